@@ -1,0 +1,1 @@
+"""Plain synchronous detect -> track -> forecast code. No web imports here."""
