@@ -1,0 +1,1 @@
+"""Offline evaluation (MOT metrics, tracker comparison). Imported by the CLI only."""
