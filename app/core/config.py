@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     torch_threads: int | None = Field(None, ge=1, description="CPU threads for torch models.")
 
     # --- tracking and forecasting ---------------------------------------------------------------
-    tracker: Literal["bytetrack", "botsort", "ocsort"] = "bytetrack"
+    tracker: Literal["bytetrack", "botsort", "ocsort"] = Field(
+        "botsort", description="Association: botsort (default, tuned), bytetrack or ocsort."
+    )
     forecaster: str = Field(
         "auto",
         description="'auto' (models/forecaster/lstm.pt if present, else constant velocity), "

@@ -26,7 +26,10 @@ TRACKER_KINDS: tuple[str, ...] = ("bytetrack", "botsort", "ocsort")
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """Association settings. Defaults are tuned on PETS09-S2L1 frames 1-397 (7 fps), see README.
+    """Association settings.
+
+    Defaults: the best HOTA on PETS09-S2L1 frames 1-397 (7 fps) with the shipped OpenVINO INT8 detector
+    at conf 0.1, from ``scripts/tune_tracker.py``; scores are thresholds on that detector's scale.
 
     Attributes:
         kind: ``"bytetrack"``, ``"botsort"`` (adds camera-motion compensation) or ``"ocsort"``.
@@ -46,12 +49,12 @@ class TrackerConfig:
             ``"sparseOptFlow"`` for moving ones). Ignored by the other kinds.
     """
 
-    kind: TrackerKind = "bytetrack"
+    kind: TrackerKind = "botsort"
     high_thresh: float = 0.25
     low_thresh: float = 0.1
-    new_track_thresh: float = 0.25
+    new_track_thresh: float = 0.45
     match_thresh: float = 0.8
-    buffer_s: float = 4.0
+    buffer_s: float = 10.0
     fuse_score: bool = True
     gmc_method: str = "none"
     extra: dict[str, Any] = field(default_factory=dict)
