@@ -73,13 +73,18 @@ def cmd_track(args: argparse.Namespace) -> int:
     info = reader.info
     print(f"source {args.source}: {info.width}x{info.height}, {info.fps:g} fps ({info.fps_source}), "
           f"detector {detector.model_name} on {detector.device}, tracker {pipeline.tracker.config.kind}, "
-          f"forecaster {getattr(forecaster, 'name', type(forecaster).__name__)}", file=sys.stderr)  # fmt: skip
+          f"forecaster {getattr(forecaster, 'name', type(forecaster).__name__)}",
+          file=sys.stderr)  # fmt: skip
     sinks: list = []
     if args.jsonl:
         sinks.append(JsonlWriter(args.jsonl, detector.names))
     if args.mot:
         sinks.append(MotWriter(args.mot))
-    video_out = AnnotatedVideoWriter(args.annotate, info.fps, (info.width, info.height), detector.names) if args.annotate else None
+    video_out = (
+        AnnotatedVideoWriter(args.annotate, info.fps, (info.width, info.height), detector.names)
+        if args.annotate
+        else None
+    )
     error: str | None = None
     n = 0
     start = time.perf_counter()
@@ -150,7 +155,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _detector_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="detector: a path, an OpenVINO folder or a release name (default: shipped)")
+    p.add_argument(
+        "--model", help="detector: a path, an OpenVINO folder or a release name (default: shipped)"
+    )
     p.add_argument("--classes", help="comma-separated class names or ids, e.g. person,car or 0,2")
     p.add_argument("--conf", type=float, help="detector confidence floor (default TRACKCAST_CONF, 0.1)")
     p.add_argument("--device", help="auto, cpu, cuda:0")
@@ -158,7 +165,9 @@ def _detector_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="trackcast", description="Real-time tracking and trajectory forecasting.")
+    ap = argparse.ArgumentParser(
+        prog="trackcast", description="Real-time tracking and trajectory forecasting."
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -209,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     try:
         return int(args.func(args) or 0)
     except CliError as exc:

@@ -52,8 +52,11 @@ def main() -> None:
         cfg = TrackerConfig(kind=kind, **kw)
         rows = track_detections(dets, seq.fps, cfg)
         filled, _ = fill_gaps(rows, int(round(2.0 * seq.fps)))
-        print(f"{kind:9s} {kw}  tune HOTA {hota:.1f} IDF1 {idf1:.1f} | held-out {evaluate_mot(gt, rows, hold).row()}"
-              f" | all {evaluate_mot(gt, rows).row()} | all+fill {evaluate_mot(gt, filled).row()}")
+        print(
+            f"{kind:9s} {kw}  tune HOTA {hota:.1f} IDF1 {idf1:.1f} | "
+            f"held-out {evaluate_mot(gt, rows, hold).row()}"
+            f" | all {evaluate_mot(gt, rows).row()} | all+fill {evaluate_mot(gt, filled).row()}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_cli(*args, timeout=300):
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "app.cli", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -56,7 +60,9 @@ def test_track_unreadable_model_fails_clearly(pets_video, tmp_path):
 
 def test_track_truncated_video_fails_but_keeps_results(truncated_video, tmp_path):
     jsonl, mot = tmp_path / "out.jsonl", tmp_path / "out.txt"
-    r = run_cli("track", truncated_video, "--fps", 7, "--classes", "person", "--jsonl", jsonl, "--mot", mot, "-q")
+    r = run_cli(
+        "track", truncated_video, "--fps", 7, "--classes", "person", "--jsonl", jsonl, "--mot", mot, "-q"
+    )
     assert r.returncode == 2
     assert "video ended early" in r.stderr and "written" in r.stderr
     records = [json.loads(line) for line in jsonl.read_text().splitlines()]

@@ -50,17 +50,28 @@ class MotSequence:
         video = r / f"{name}.avi" if (r / f"{name}.avi").exists() else (videos[0] if videos else r / "img1")
         if not video.exists():
             raise ValueError(f"{r}: no video file and no img1/ folder")
-        return cls(r, video, r / "gt" / "gt.txt", cp.getfloat("Sequence", "frameRate"), cp.getint("Sequence", "seqLength"))
+        return cls(
+            r,
+            video,
+            r / "gt" / "gt.txt",
+            cp.getfloat("Sequence", "frameRate"),
+            cp.getint("Sequence", "seqLength"),
+        )
 
 
 def _cache_key(detector: Detector, video: Path) -> str:
     st = video.stat() if video.is_file() else None
-    raw = f"{detector.model_name}|{detector.conf}|{detector.iou}|{detector.imgsz}|{detector.classes}|{video}|{st and st.st_size}"
+    d = detector
+    raw = f"{d.model_name}|{d.conf}|{d.iou}|{d.imgsz}|{d.classes}|{video}|{st and st.st_size}"
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
 def detect_sequence(
-    detector: Detector, video: Path, fps: float, cache_dir: Path | None = None, progress: Callable | None = None
+    detector: Detector,
+    video: Path,
+    fps: float,
+    cache_dir: Path | None = None,
+    progress: Callable | None = None,
 ) -> list[Detections]:
     """Run the detector over every frame (one frame per call), optionally cached as .npz."""
     cache = cache_dir / f"dets-{_cache_key(detector, video)}.npz" if cache_dir else None

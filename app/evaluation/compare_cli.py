@@ -33,11 +33,18 @@ def run_compare(args: argparse.Namespace, detector: Detector) -> None:
     cfg = TrackerConfig()
     live = track_detections(dets, seq.fps, cfg)
     runs[f"trackcast {cfg.kind} (live)"] = live
-    runs[f"trackcast {cfg.kind} + offline gap fill {GAP_FILL_S:g}s"] = fill_gaps(live, round(GAP_FILL_S * seq.fps))[0]
+    runs[f"trackcast {cfg.kind} + offline gap fill {GAP_FILL_S:g}s"] = fill_gaps(
+        live, round(GAP_FILL_S * seq.fps)
+    )[0]
     if not args.no_ultralytics:
         for name in ("bytetrack", "botsort"):
             runs[f"ultralytics model.track {name}.yaml"] = ultralytics_track(
-                detector.model_name, seq.video, f"{name}.yaml", detector.conf, detector.classes, detector.imgsz
+                detector.model_name,
+                seq.video,
+                f"{name}.yaml",
+                detector.conf,
+                detector.classes,
+                detector.imgsz,
             )
     half = seq.length // 2
     spans = {"all": range(1, seq.length + 1), f"1-{half}": range(1, half + 1),

@@ -53,7 +53,9 @@ def write_mot(path: str | Path, rows: np.ndarray) -> None:
     """Write (n, >=7) ``frame, id, left, top, width, height, conf`` rows as MOTChallenge txt."""
     with Path(path).open("w") as f:
         for r in rows:
-            f.write(f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.4f},-1,-1,-1\n")
+            f.write(
+                f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.4f},-1,-1,-1\n"
+            )
 
 
 def fill_gaps(rows: np.ndarray, max_gap_frames: int) -> tuple[np.ndarray, int]:
@@ -117,7 +119,9 @@ def _sequence_data(gt: np.ndarray, pred: np.ndarray, frames: range) -> dict:
         p = pred[pred[:, 0] == f]
         data["gt_ids"].append(np.array([gt_map[int(i)] for i in g[:, 1]], dtype=int))
         data["tracker_ids"].append(np.array([tr_map[int(i)] for i in p[:, 1]], dtype=int))
-        data["similarity_scores"].append(_BaseDataset._calculate_box_ious(g[:, 2:6], p[:, 2:6], box_format="xywh"))
+        data["similarity_scores"].append(
+            _BaseDataset._calculate_box_ious(g[:, 2:6], p[:, 2:6], box_format="xywh")
+        )
     data.update(
         num_timesteps=len(frames),
         num_gt_ids=len(gt_map),

@@ -128,7 +128,9 @@ def draw_frame(
             tracker_id=ids,
         )
         palette = sv.ColorPalette.DEFAULT
-        out = sv.BoxAnnotator(color=palette, color_lookup=sv.ColorLookup.TRACK, thickness=2).annotate(out, dets)
+        out = sv.BoxAnnotator(color=palette, color_lookup=sv.ColorLookup.TRACK, thickness=2).annotate(
+            out, dets
+        )
         labels = [f"#{t.track_id} {(names or {}).get(t.class_id, t.class_id)}" for t in result.tracks]
         out = sv.LabelAnnotator(
             color=palette, color_lookup=sv.ColorLookup.TRACK, text_scale=0.4, text_padding=3
@@ -137,7 +139,11 @@ def draw_frame(
         c = _color(t.track_id)
         cx, cy = int((t.xyxy[0] + t.xyxy[2]) / 2), int((t.xyxy[1] + t.xyxy[3]) / 2)
         if trails is not None:
-            trail = trails[t.track_id] if t.track_id in trails else trails.setdefault(t.track_id, deque(maxlen=40))
+            trail = (
+                trails[t.track_id]
+                if t.track_id in trails
+                else trails.setdefault(t.track_id, deque(maxlen=40))
+            )
             trail.append((cx, cy))
             if len(trail) > 1:
                 cv2.polylines(out, [np.array(trail, np.int32)], False, c, 2, cv2.LINE_AA)
@@ -153,7 +159,9 @@ def draw_frame(
 class AnnotatedVideoWriter:
     """Writes annotated frames to an MP4 (OpenCV, ``mp4v``)."""
 
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int], names: dict[int, str] | None = None):
+    def __init__(
+        self, path: str | Path, fps: float, size: tuple[int, int], names: dict[int, str] | None = None
+    ):
         self.path = Path(path)
         self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self._writer.isOpened():

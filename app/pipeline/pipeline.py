@@ -145,7 +145,15 @@ class StreamPipeline:
             first = self.histories.first_seen(tr.track_id)
             age = 0.0 if first is None else t - first
             out.append(
-                Track(tr.track_id, tr.class_id, tr.confidence, tr.xyxy, tr.state, age, forecasts.get(tr.track_id))
+                Track(
+                    tr.track_id,
+                    tr.class_id,
+                    tr.confidence,
+                    tr.xyxy,
+                    tr.state,
+                    age,
+                    forecasts.get(tr.track_id),
+                )
             )
         return out
 
@@ -161,7 +169,9 @@ class StreamPipeline:
         """End every track (the stream is over); returns the ENDED events."""
         return self.histories.end_all()
 
-    def run(self, detector: Detector, frames: Iterator[tuple[int, float, np.ndarray]]) -> Iterator[FrameResult]:
+    def run(
+        self, detector: Detector, frames: Iterator[tuple[int, float, np.ndarray]]
+    ) -> Iterator[FrameResult]:
         """Process ``(index, timestamp_s, frame)`` tuples in order."""
         for index, t, frame in frames:
             yield self.process(detector, frame, index, t)

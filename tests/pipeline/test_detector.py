@@ -25,7 +25,9 @@ def test_resolve_classes(classes, expected, error):
         assert resolve_classes(classes) == expected
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [({"conf": 1.5}, "conf"), ({"iou": 0}, "iou"), ({"imgsz": 100}, "imgsz")])
+@pytest.mark.parametrize(
+    ("kwargs", "error"), [({"conf": 1.5}, "conf"), ({"iou": 0}, "iou"), ({"imgsz": 100}, "imgsz")]
+)
 def test_detector_rejects_bad_arguments(shipped_model, kwargs, error):
     with pytest.raises(ValueError, match=error):
         Detector(shipped_model, **kwargs)

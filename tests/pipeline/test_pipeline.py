@@ -15,7 +15,9 @@ def test_forecast_offsets_cover_horizon():
 
 
 def test_pipeline_tracks_and_forecasts_people(detector, pets_frames):
-    sp = StreamPipeline(ConstantVelocityForecaster(), fps=7, forecast=ForecastConfig(horizon_s=2.0, step_s=0.5))
+    sp = StreamPipeline(
+        ConstantVelocityForecaster(), fps=7, forecast=ForecastConfig(horizon_s=2.0, step_s=0.5)
+    )
     results = [sp.process(detector, f, i, t) for i, t, f in pets_frames[:30]]
     last = results[-1]
     assert len(last.tracks) >= 3

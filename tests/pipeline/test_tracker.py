@@ -74,7 +74,9 @@ def test_lost_buffer_is_set_in_seconds():
 def test_tracker_reports_detection_index_and_class():
     tracker = Tracker(fps=10)
     d = Detections(
-        np.array([[0, 0, 10, 20], [50, 50, 70, 100]], np.float32), np.array([0.9, 0.8], np.float32), np.array([2, 0])
+        np.array([[0, 0, 10, 20], [50, 50, 70, 100]], np.float32),
+        np.array([0.9, 0.8], np.float32),
+        np.array([2, 0]),
     )
     for _ in range(2):
         out = tracker.update(d)
