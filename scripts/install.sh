@@ -13,7 +13,11 @@ pip="$venv/bin/pip"
 "$pip" install --quiet --upgrade pip
 # torch first and pinned: on Linux x86_64 these wheels install from local disk; letting pip resolve
 # torch through ultralytics would pick another build and download gigabytes.
-if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
+# TORCH_INDEX_URL (for example https://download.pytorch.org/whl/cpu in the CPU Docker image) picks a
+# smaller build of the same release.
+if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    "$pip" install --quiet --index-url "$TORCH_INDEX_URL" "torch==2.14.1" "torchvision==0.29.1"
+elif [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
     "$pip" install --quiet "torch==2.14.1" "torchvision==0.29.1"
 fi
 spec="$here"
