@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.pipeline.types import Track, TrackEvent, TrackState
+from app.pipeline.types import Track, TrackEvent, TrackState, xyxy_to_center
 
 __all__ = ["History", "HistoryStore"]
 
@@ -38,7 +38,7 @@ class History:
     @property
     def centers(self) -> np.ndarray:
         """(n, 2) box centres in pixels."""
-        return np.stack([(self.xyxy[:, 0] + self.xyxy[:, 2]) / 2, (self.xyxy[:, 1] + self.xyxy[:, 3]) / 2], 1)
+        return xyxy_to_center(self.xyxy)
 
     @property
     def heights(self) -> np.ndarray:
