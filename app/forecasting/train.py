@@ -27,7 +27,9 @@ class TrainConfig:
         ade_weight: weight of the mean displacement error added to the Gaussian NLL (keeps the
             mean sharp; 0 trains on NLL alone).
         truncate_prob: chance a training window's oldest steps are hidden, teaching short histories.
-        augment: random rotation and mirroring of every window (motion has no preferred direction).
+        augment: random mirroring of every window, and rotation if ``rotate``.
+        rotate: random rotation when augmenting (right for ground-plane metres, where motion has no
+            preferred direction; image motion has one: gravity and perspective point down).
         seed: RNG seed for torch and numpy.
         threads: torch CPU threads.
     """
@@ -38,6 +40,7 @@ class TrainConfig:
     ade_weight: float = 1.0
     truncate_prob: float = 0.2
     augment: bool = True
+    rotate: bool = True
     seed: int = 0
     threads: int = 2
 
@@ -49,12 +52,13 @@ def _batch_inputs(
     rng: np.random.Generator | None,
     truncate_prob: float,
     augment: bool = True,
+    rotate: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     rel_obs = obs - obs[:, -1:]
     rel_fut = fut - obs[:, -1:]
     valid = np.ones(obs.shape[:2], bool)
     if rng is not None and augment:  # rotation and mirror
-        theta = rng.uniform(0, 2 * np.pi, len(obs))
+        theta = rng.uniform(0, 2 * np.pi, len(obs)) if rotate else np.zeros(len(obs))
         c, s = np.cos(theta), np.sin(theta)
         rot = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)  # (B, 2, 2)
         flip = np.where(rng.random(len(obs)) < 0.5, -1.0, 1.0)
@@ -72,7 +76,8 @@ def _batch_inputs(
 
 
 def _loss(mu: torch.Tensor, log_sigma: torch.Tensor, y: torch.Tensor, ade_weight: float) -> torch.Tensor:
-    z = (y - mu) / log_sigma.exp()
+    """Displacement error trains the mean; the Gaussian NLL (on the detached mean) trains sigma."""
+    z = (y - mu.detach()) / log_sigma.exp()
     nll = (0.5 * z.pow(2) + log_sigma).sum(-1).mean()
     ade = (y - mu).norm(dim=-1).mean()
     return nll + ade_weight * ade
@@ -130,7 +135,8 @@ def train_model(
         for k in range(steps_per_epoch):
             idx = order[k * config.batch_size : (k + 1) * config.batch_size]
             x, y = _batch_inputs(
-                train_obs[idx], train_fut[idx], train_scale[idx], rng, config.truncate_prob, config.augment
+                train_obs[idx], train_fut[idx], train_scale[idx], rng, config.truncate_prob, config.augment,
+                config.rotate,
             )
             mu, ls = model(x)
             loss = _loss(mu, ls, y, config.ade_weight)

@@ -21,12 +21,14 @@ from torch import nn
 
 from app.pipeline.forecasting.base import check_offsets
 from app.pipeline.forecasting.constant_velocity import ConstantVelocityForecaster
+from app.pipeline.forecasting.resample import offsets_matrix, resample_batch, resample_history
 from app.pipeline.history import History
 from app.pipeline.types import Forecast
 
 __all__ = [
     "LSTMConfig",
     "LSTMForecaster",
+    "NORMALISATIONS",
     "TrajectoryLSTM",
     "features",
     "load_forecaster",
@@ -90,27 +92,6 @@ class TrajectoryLSTM(nn.Module):
         return mu, log_sigma
 
 
-def resample_history(
-    t: np.ndarray, xy: np.ndarray, obs_len: int, step_s: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Resample a history onto ``obs_len`` times ending at its last observation, ``step_s`` apart.
-
-    Uses linear interpolation between observations (past only: the last resampled point is the last
-    observation itself). Times before the first observation are invalid and hold the first position.
-
-    Args:
-        t: (n,) seconds, strictly increasing.
-        xy: (n, 2) positions.
-
-    Returns:
-        (obs_len, 2) positions and (obs_len,) bool validity.
-    """
-    times = t[-1] - step_s * np.arange(obs_len - 1, -1, -1)
-    valid = times >= t[0] - 1e-6
-    pos = np.stack([np.interp(times, t, xy[:, 0]), np.interp(times, t, xy[:, 1])], 1)
-    return pos, valid
-
-
 def features(pos: np.ndarray, valid: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Network input from resampled positions.
 
@@ -126,83 +107,97 @@ def features(pos: np.ndarray, valid: np.ndarray, scale: np.ndarray) -> np.ndarra
     return np.concatenate([d, v[..., None]], axis=2).astype(np.float32)
 
 
+NORMALISATIONS = ("box_height", "constant")
+
+
 class LSTMForecaster:
     """Serves a trained :class:`TrajectoryLSTM` behind the :class:`Forecaster` interface.
 
-    Histories are resampled onto the model's step from their timestamps, normalised by their mean box
-    height, forecast in one batched forward pass, and interpolated onto the requested offsets
-    (linearly, with the track's last position at offset 0). Offsets beyond the trained horizon
-    continue the last predicted velocity and grow the uncertainty linearly. Histories spanning less
-    than two model steps use the constant-velocity forecaster (``method`` says so).
+    Per frame, all histories are validated and resampled onto the model's step from their timestamps
+    in one vectorised pass, normalised (by their mean box height over the observed window, or by a
+    constant), forecast in one batched forward pass, and mapped onto the requested offsets by linear
+    interpolation between the model's steps (the last observation at offset 0). Offsets beyond the
+    trained horizon ``pred_len * step_s`` continue the last predicted step's velocity (linear
+    extrapolation) with the uncertainty held at least at its horizon value; trust them less.
+
+    Short histories: the network masks the steps before a track's first observation. A history
+    spanning less than one model step (fewer than two model points) is answered by
+    :class:`ConstantVelocityForecaster`, with ``method`` ``"constant_velocity_fallback"`` (or
+    ``"static_fallback"`` for a single point).
 
     Args:
         model: the trained network (eval mode is set here).
-        sigma_scale: multiplies predicted standard deviations (calibrated on validation data).
+        sigma_scale: multiplies predicted standard deviations (calibrated on validation data, > 0).
+        normalisation: ``"box_height"`` (divide motion by the mean box height) or ``"constant"``.
+        scale: the divisor for ``"constant"`` normalisation, pixels (> 0).
+        threads: torch intra-op threads for inference; 1 is fastest for this small model.
     """
 
     name = "lstm"
 
-    def __init__(self, model: TrajectoryLSTM, sigma_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        model: TrajectoryLSTM,
+        sigma_scale: float = 1.0,
+        normalisation: str = "box_height",
+        scale: float = 1.0,
+        threads: int | None = 1,
+    ) -> None:
         if not sigma_scale > 0:
             raise ValueError(f"sigma_scale must be > 0, got {sigma_scale!r}")
+        if normalisation not in NORMALISATIONS:
+            raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
+        if not scale > 0:
+            raise ValueError(f"scale must be > 0, got {scale!r}")
         self.model = model.eval()
         self.config = model.config
         self.sigma_scale = float(sigma_scale)
+        self.normalisation = normalisation
+        self.scale = float(scale)
+        self.threads = threads
         self._fallback = ConstantVelocityForecaster()
 
     def predict(self, histories: Sequence[History], offsets_s: np.ndarray) -> list[Forecast]:
         offsets = check_offsets(offsets_s)
         c = self.config
+        pos, valid, height, span = resample_batch(histories, c.obs_len, c.step_s)
+        use = span >= c.step_s - 1e-6
         out: list[Forecast | None] = [None] * len(histories)
-        use, pos, val, scale = [], [], [], []
-        for i, h in enumerate(histories):
-            if len(h) == 0 or not np.all(np.isfinite(h.xyxy)) or not np.all(np.isfinite(h.t)):
-                raise ValueError(f"history of track {h.track_id} is empty or not finite")
-            if len(h) < 2 or h.t[-1] - h.t[0] < c.step_s - 1e-6:
-                (f,) = self._fallback.predict([h], offsets)
-                out[i] = Forecast(f.track_id, f.offsets_s, f.xy, f.sigma, f"{f.method}_fallback")
-                continue
-            p, v = resample_history(h.t, h.centers, c.obs_len, c.step_s)
-            use.append(i)
-            pos.append(p)
-            val.append(v)
-            scale.append(max(float(np.mean(h.heights)), 1.0))
-        if use:
-            pos_a, val_a, scale_a = np.stack(pos), np.stack(val), np.array(scale)
-            x = torch.from_numpy(features(pos_a, val_a, scale_a))
+        for i in np.flatnonzero(~use):
+            (f,) = self._fallback.predict([histories[i]], offsets)
+            out[i] = Forecast(f.track_id, f.offsets_s, f.xy, f.sigma, f"{f.method}_fallback")
+        if use.any():
+            pos, valid, height = pos[use], valid[use], height[use]
+            if self.normalisation == "box_height":
+                scale = np.maximum((height * valid).sum(1) / valid.sum(1), 1.0)
+            else:
+                scale = np.full(len(pos), self.scale)
+            x = torch.from_numpy(features(pos, valid, scale))
+            if self.threads is not None and torch.get_num_threads() != self.threads:
+                torch.set_num_threads(self.threads)
             with torch.inference_mode():
                 mu, log_sigma = self.model(x)
-            mu_np = mu.numpy().astype(np.float64) * scale_a[:, None, None]
-            sig_np = np.exp(log_sigma.numpy().astype(np.float64)) * scale_a[:, None, None] * self.sigma_scale
-            grid = c.step_s * np.arange(0, c.pred_len + 1)
-            for j, i in enumerate(use):
-                xy, sig = _onto_offsets(grid, mu_np[j], sig_np[j], offsets)
-                out[i] = Forecast(histories[i].track_id, offsets, pos_a[j, -1] + xy, sig, self.name)
+            w = offsets_matrix(c.step_s, c.pred_len, offsets)  # (h, pred_len)
+            mu_np = mu.numpy().astype(np.float64) * scale[:, None, None]
+            sig_np = np.exp(log_sigma.numpy().astype(np.float64)) * (scale * self.sigma_scale)[:, None, None]
+            xy = np.einsum("hp,bpk->bhk", w, mu_np) + pos[:, -1:, :]
+            sig = np.einsum("hp,bpk->bhk", w, sig_np)
+            beyond = offsets > c.pred_len * c.step_s
+            if beyond.any():
+                sig[:, beyond] = np.maximum(sig[:, beyond], sig_np[:, -1:, :])
+            sig = np.maximum(sig, 1e-6)
+            for j, i in enumerate(np.flatnonzero(use)):
+                out[i] = Forecast(histories[i].track_id, offsets, xy[j], sig[j], self.name)
         return [f for f in out if f is not None]
 
 
-def _onto_offsets(
-    grid: np.ndarray, mu: np.ndarray, sigma: np.ndarray, offsets: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Interpolate (pred_len, 2) step outputs onto arbitrary offsets; extrapolate past the horizon."""
-    mu0 = np.vstack([[0.0, 0.0], mu])
-    sig0 = np.vstack([[0.0, 0.0], sigma])
-    horizon = grid[-1]
-    xy = np.stack([np.interp(offsets, grid, mu0[:, k]) for k in range(2)], 1)
-    sig = np.stack([np.interp(offsets, grid, sig0[:, k]) for k in range(2)], 1)
-    beyond = offsets > horizon
-    if beyond.any():
-        step = grid[1] - grid[0]
-        v = (mu0[-1] - mu0[-2]) / step
-        sv = (sig0[-1] - sig0[-2]) / step
-        extra = (offsets[beyond] - horizon)[:, None]
-        xy[beyond] = mu0[-1] + extra * v
-        sig[beyond] = sig0[-1] + extra * np.maximum(sv, 0)
-    return xy, np.maximum(sig, 1e-6)
-
-
 def save_checkpoint(path: str | Path, model: TrajectoryLSTM, **meta: object) -> None:
-    """Write the checkpoint dict: ``model_args``, ``model`` weights and any metadata."""
+    """Write the checkpoint: one dict with ``model_args``, ``model`` (weights) and metadata.
+
+    Metadata read back by :func:`load_forecaster`: ``normalisation`` (a dict with ``kind``,
+    ``"box_height"`` or ``"constant"``, and ``scale``) and ``sigma_scale``. Training also stores
+    ``provenance`` (data, splits, config, seed) and ``val_metrics``.
+    """
     torch.save({"model_args": asdict(model.config), "model": model.state_dict(), **meta}, path)
 
 
@@ -221,4 +216,12 @@ def load_forecaster(path: str | Path) -> LSTMForecaster:
         model.load_state_dict(ckpt["model"])
     except Exception as exc:
         raise ValueError(f"{p} is not a Trackcast forecaster checkpoint: {exc}") from exc
-    return LSTMForecaster(model, sigma_scale=float(ckpt.get("sigma_scale", 1.0)))
+    norm = ckpt.get("normalisation") or {"kind": "box_height"}
+    if isinstance(norm, str):
+        norm = {"kind": norm}
+    return LSTMForecaster(
+        model,
+        sigma_scale=float(ckpt.get("sigma_scale", 1.0)),
+        normalisation=str(norm.get("kind", "box_height")),
+        scale=float(norm.get("scale", 1.0)),
+    )

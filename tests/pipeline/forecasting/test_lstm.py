@@ -52,7 +52,7 @@ def test_short_history_falls_back_to_constant_velocity():
 @pytest.mark.parametrize(
     ("history", "error"),
     [
-        (History(1, np.array([0.0, 0.1]), np.array([[0, 0, 1, 1], [np.nan, 0, 1, 1]], float)), "not finite"),
+        (History(1, np.array([0.0, 0.1]), np.array([[0, 0, 1, 1], [np.nan, 0, 1, 1]], float)), "NaN or inf"),
         (History(1, np.zeros(0), np.zeros((0, 4))), "empty"),
     ],
 )
