@@ -135,7 +135,12 @@ def train_model(
         for k in range(steps_per_epoch):
             idx = order[k * config.batch_size : (k + 1) * config.batch_size]
             x, y = _batch_inputs(
-                train_obs[idx], train_fut[idx], train_scale[idx], rng, config.truncate_prob, config.augment,
+                train_obs[idx],
+                train_fut[idx],
+                train_scale[idx],
+                rng,
+                config.truncate_prob,
+                config.augment,
                 config.rotate,
             )
             mu, ls = model(x)

@@ -48,3 +48,15 @@ def test_baselines_are_exact_on_their_own_motion():
     assert err_ca < 0.2 * err_cv
     with pytest.raises(ValueError, match="k must be"):
         constant_velocity_mean(obs, 12, 8)
+
+
+def test_batched_kalman_filter_equals_filterpy():
+    from app.forecasting.baselines import constant_acceleration_kf_batch
+
+    rng = np.random.default_rng(1)
+    obs = rng.normal(size=(20, 8, 2)).cumsum(1)
+    np.testing.assert_allclose(
+        constant_acceleration_kf_batch(obs, 12, 0.1, 0.3),
+        constant_acceleration_kf(obs, 12, 0.1, 0.3),
+        atol=1e-9,
+    )

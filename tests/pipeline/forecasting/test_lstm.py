@@ -1,8 +1,11 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from app.forecasting.train import TrainConfig, predict_windows, train_model
+from app.pipeline.forecasting import ConstantVelocityForecaster, Forecaster
 from app.pipeline.forecasting.lstm import (
     LSTMConfig,
     LSTMForecaster,
@@ -12,6 +15,8 @@ from app.pipeline.forecasting.lstm import (
     save_checkpoint,
 )
 from app.pipeline.history import History
+
+SHIPPED = Path(__file__).resolve().parents[3] / "models" / "forecaster" / "lstm.pt"
 
 
 def _history(fps, seconds=4.0, v=(40.0, 5.0), h=80.0, tid=1):
@@ -45,8 +50,36 @@ def test_forecasts_are_pixels_at_requested_offsets(fps):
 
 def test_short_history_falls_back_to_constant_velocity():
     h = _history(30, seconds=0.2)  # shorter than one 0.4 s model step
-    (f,) = LSTMForecaster(_model()).predict([h], np.array([1.0]))
+    one = History(2, np.array([5.0]), np.array([[0.0, 0.0, 10.0, 20.0]]))
+    f, g = LSTMForecaster(_model()).predict([h, one], np.array([1.0]))
     assert f.method == "constant_velocity_fallback"
+    np.testing.assert_allclose(f.xy, ConstantVelocityForecaster().predict([h], np.array([1.0]))[0].xy)
+    assert g.method == "static_fallback"
+    np.testing.assert_allclose(g.xy, [[5.0, 10.0]])
+
+
+def test_history_shorter_than_the_window_is_masked_not_refused():
+    h = _history(25, seconds=1.0)  # 1 s < the 2.8 s the model reads: masked steps
+    (f,) = LSTMForecaster(_model()).predict([h], np.array([1.0]))
+    assert f.method == "lstm"
+
+
+def test_batched_prediction_equals_one_track_at_a_time():
+    fc = LSTMForecaster(_model(1))
+    hs = [
+        _history(7, tid=1),
+        _history(25, seconds=1.3, v=(-30, 2), tid=2),
+        _history(30, 0.1, tid=3),
+        _history(10, seconds=9.0, v=(5, 5), tid=4),
+    ]
+    offsets = np.array([0.1, 0.4, 3.3, 5.0])
+    batched = fc.predict(hs, offsets)
+    assert [f.track_id for f in batched] == [1, 2, 3, 4]
+    for h, f in zip(hs, batched):
+        (single,) = fc.predict([h], offsets)
+        np.testing.assert_allclose(f.xy, single.xy, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(f.sigma, single.sigma, rtol=1e-5, atol=1e-4)
+        assert f.method == single.method
 
 
 @pytest.mark.parametrize(
@@ -71,6 +104,47 @@ def test_checkpoint_roundtrip_gives_identical_forecasts(tmp_path):
     for fa, fb in zip(a, b):
         np.testing.assert_array_equal(fa.xy, fb.xy)
         np.testing.assert_array_equal(fa.sigma, fb.sigma)
+
+
+def test_non_monotonic_timestamps_are_refused():
+    h = History(9, np.array([0.0, 0.2, 0.1]), np.tile([0.0, 0.0, 10.0, 20.0], (3, 1)))
+    with pytest.raises(ValueError, match="track 9: timestamps must be strictly increasing"):
+        LSTMForecaster(_model()).predict([h], np.array([1.0]))
+
+
+@pytest.mark.parametrize("offsets", [np.array([0.0, 1.0]), np.array([1.0, 0.5]), np.zeros((2, 2))])
+def test_bad_offsets_are_refused(offsets):
+    with pytest.raises(ValueError, match="offsets_s"):
+        LSTMForecaster(_model()).predict([_history(25)], offsets)
+
+
+def test_wrong_history_shapes_fail_at_construction():
+    with pytest.raises(ValueError, match="xyxy must have shape"):
+        History(1, np.arange(3.0), np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("fps", [7, 25, 30])
+def test_shipped_model_follows_a_straight_track_at_any_frame_rate(fps):
+    """Time is read from timestamps: a steady walker is forecast near its line at 7, 25 and 30 fps."""
+    fc = load_forecaster(SHIPPED)
+    assert isinstance(fc, Forecaster)
+    h = _history(fps, seconds=4.0, v=(60.0, 0.0), h=100.0)
+    offsets = np.arange(1, 25) * 0.2
+    (f,) = fc.predict([h], offsets)
+    truth = h.centers[-1] + offsets[:, None] * np.array([60.0, 0.0])
+    assert f.method == "lstm"
+    np.testing.assert_allclose(f.offsets_s, offsets)
+    err = np.linalg.norm(f.xy - truth, axis=1) / 100.0  # in box heights
+    assert err[4] < 0.15 and err[-1] < 0.8, err  # 1 s and 4.8 s ahead (it moves 2.9 box heights)
+    assert np.all(np.diff(f.sigma[:, 0]) > -1e-6)  # uncertainty does not shrink with the horizon
+
+
+def test_shipped_checkpoint_carries_its_metadata():
+    ckpt = torch.load(SHIPPED, map_location="cpu", weights_only=True)
+    assert {"model_args", "model", "normalisation", "sigma_scale", "provenance", "val_metrics"} <= set(ckpt)
+    assert ckpt["normalisation"]["kind"] == "box_height"
+    assert ckpt["provenance"]["test_sequences"] and ckpt["provenance"]["fps"]["traf"] == 20
+    assert SHIPPED.stat().st_size < 5_000_000
 
 
 def test_load_rejects_non_checkpoint(tmp_path):
