@@ -147,9 +147,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.core.config import Settings
+    from app.core.logging import setup_logging
 
     s = Settings()
-    uvicorn.run("app.main:app", host=args.host or s.host, port=args.port or s.port,
+    setup_logging(s.log_level, s.log_json)
+    uvicorn.run("app.main:app", host=args.host or s.host, port=args.port or s.port, log_config=None,
                 log_level=s.log_level.lower(), timeout_graceful_shutdown=10)  # fmt: skip
     return 0
 

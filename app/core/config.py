@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(500, gt=0, description="Larger uploads are refused with 413.")
     max_batch: int = Field(8, ge=1, description="Most frames (from different streams) per detector call.")
     subscriber_queue: int = Field(256, ge=1, description="Per-subscriber queue; oldest dropped when full.")
+    live_buffer: int = Field(
+        2, ge=1, description="Frames buffered per live stream; older ones are dropped so latency stays low."
+    )
+    reconnect_initial_s: float = Field(0.5, gt=0, description="First wait before reconnecting, seconds.")
+    reconnect_max_s: float = Field(10.0, gt=0, description="Longest wait between reconnections, seconds.")
+    reconnect_attempts: int = Field(
+        10,
+        ge=0,
+        description="Failed reconnections in a row before a live stream ends with an error "
+        "(0: retry forever).",
+    )
+    source_timeout_s: float = Field(5.0, gt=0, description="Open/read timeout of a live source, seconds.")
     data_dir: Path = Field(REPO_ROOT / "runs", description="Where uploads and results are kept.")
     log_level: str = "INFO"
     log_json: bool = Field(True, description="Structured (JSON) logs.")
