@@ -151,8 +151,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     s = Settings()
     setup_logging(s.log_level, s.log_json)
-    uvicorn.run("app.main:app", host=args.host or s.host, port=args.port or s.port, log_config=None,
-                log_level=s.log_level.lower(), timeout_graceful_shutdown=10)  # fmt: skip
+
+    class GracefulServer(uvicorn.Server):
+        """Stops the streams and tells websocket subscribers why *before* uvicorn drops connections
+        (uvicorn closes websockets with 1012 before the app's lifespan shutdown runs)."""
+
+        async def shutdown(self, sockets=None):  # type: ignore[no-untyped-def]
+            from app.main import app as fastapi_app
+
+            manager = getattr(fastapi_app.state, "manager", None)
+            if manager is not None:
+                await manager.shutdown()
+                await manager.wait_for_subscribers(timeout_s=3.0)
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config("app.main:app", host=args.host or s.host, port=args.port or s.port,
+                            log_config=None, log_level=s.log_level.lower(),
+                            timeout_graceful_shutdown=10)  # fmt: skip
+    GracefulServer(config).run()
     return 0
 
 

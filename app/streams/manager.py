@@ -156,8 +156,17 @@ class StreamManager:
     def refresh(self) -> None:
         self._update_gauges()
 
+    async def wait_for_subscribers(self, timeout_s: float) -> None:
+        """Wait until every websocket subscriber has been sent its final messages and left."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while len(self.hub) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+
     async def shutdown(self, timeout_s: float = 10.0) -> None:
-        """Stop every stream (subscribers get a final ``stopped`` status saying why), then the batcher."""
+        """Stop every stream (subscribers get a final ``stopped`` status saying why), then the batcher.
+        Safe to call twice."""
+        if self._closing:
+            return
         self._closing = True
         for s in self.active:
             s.stop("server shutting down")
