@@ -3,6 +3,10 @@
 Rows are ``frame  ped_id  x  y`` (tab separated, metres); consecutive annotated frames are 0.4 s apart.
 Windows follow Social-GAN's ``TrajectoryDataset``: 20 consecutive annotated frames (stride 1), keep
 the pedestrians present in all 20, keep the window if at least 2 are; observe 8, predict 12.
+
+Each window also carries its social context, read from the observed past only: the ``MAX_NEIGHBOURS``
+nearest other pedestrians annotated at the last observed frame (whether or not they stay for all 20
+frames), with their positions at the last two observed frames.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SCENES", "STEP_S", "Windows", "load_scene_split", "windows_from_file"]
+__all__ = ["MAX_NEIGHBOURS", "SCENES", "STEP_S", "Windows", "load_scene_split", "windows_from_file"]
 
 SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
 STEP_S = 0.4
+MAX_NEIGHBOURS = 12
 
 
 @dataclass(frozen=True)
@@ -26,20 +31,51 @@ class Windows:
         obs: (n, T_obs, 2) observed positions, metres.
         fut: (n, T_pred, 2) true future positions, metres.
         source: (n,) index of the file each window came from.
+        neighbours: (n, MAX_NEIGHBOURS, 2, 2) positions, metres, of the nearest other pedestrians at
+            the second-last and last observed frames (NaN where absent), nearest first.
     """
 
     obs: np.ndarray
     fut: np.ndarray
     source: np.ndarray
+    neighbours: np.ndarray
 
     def __len__(self) -> int:
         return len(self.obs)
 
     @staticmethod
+    def empty(obs_len: int = 8, pred_len: int = 12) -> Windows:
+        return Windows(
+            np.zeros((0, obs_len, 2)),
+            np.zeros((0, pred_len, 2)),
+            np.zeros(0, int),
+            np.zeros((0, MAX_NEIGHBOURS, 2, 2)),
+        )
+
+    @staticmethod
     def concat(parts: list[Windows]) -> Windows:
         if not parts:
-            return Windows(np.zeros((0, 8, 2)), np.zeros((0, 12, 2)), np.zeros(0, int))
-        return Windows(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("obs", "fut", "source")))
+            return Windows.empty()
+        fields = ("obs", "fut", "source", "neighbours")
+        return Windows(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+
+
+def _neighbours(ego_last: np.ndarray, last: np.ndarray, prev: dict[float, np.ndarray]) -> np.ndarray:
+    """(k, MAX_NEIGHBOURS, 2, 2) context for k egos; ``last`` rows are ``ped_id x y`` at the last
+    observed frame, ``prev`` maps ped_id to its position one frame earlier."""
+    out = np.full((len(ego_last), MAX_NEIGHBOURS, 2, 2), np.nan)
+    if len(last) == 0:
+        return out
+    pos = last[:, 1:3]
+    before = np.array([prev.get(pid, p) for pid, p in zip(last[:, 0], pos)])  # absent: standing
+    dist = np.linalg.norm(pos[None, :, :] - ego_last[:, None, :], axis=-1)  # (k, m)
+    dist[dist < 1e-9] = np.inf  # the ego itself
+    order = np.argsort(dist, axis=1)[:, :MAX_NEIGHBOURS]
+    for i, row in enumerate(order):
+        row = row[np.isfinite(dist[i, row])]
+        out[i, : len(row), 0] = before[row]
+        out[i, : len(row), 1] = pos[row]
+    return out
 
 
 def windows_from_file(
@@ -52,7 +88,7 @@ def windows_from_file(
     seq_len = obs_len + pred_len
     frames = np.unique(data[:, 0])
     by_frame = [data[data[:, 0] == f] for f in frames]
-    obs, fut = [], []
+    obs, fut, nbs = [], [], []
     for start in range(0, len(frames) - seq_len + 1):
         chunk = np.concatenate(by_frame[start : start + seq_len])
         window_frames = frames[start : start + seq_len]
@@ -65,10 +101,13 @@ def windows_from_file(
             arr = np.stack(kept)
             obs.append(arr[:, :obs_len])
             fut.append(arr[:, obs_len:])
+            last = by_frame[start + obs_len - 1][:, 1:4]
+            prev = {r[1]: r[2:4] for r in by_frame[start + obs_len - 2]}
+            nbs.append(_neighbours(arr[:, obs_len - 1], last, prev))
     if not obs:
-        return Windows(np.zeros((0, obs_len, 2)), np.zeros((0, pred_len, 2)), np.zeros(0, int))
+        return Windows.empty(obs_len, pred_len)
     o, f = np.concatenate(obs), np.concatenate(fut)
-    return Windows(o, f, np.full(len(o), source))
+    return Windows(o, f, np.full(len(o), source), np.concatenate(nbs))
 
 
 def load_scene_split(root: str | Path, scene: str, split: str) -> Windows:

@@ -118,9 +118,15 @@ def _baselines(obs, val_obs, val_fut, pred_len, box=None, val_box=None) -> dict[
     }
 
 
-def _lstm(fc: LSTMForecaster, obs: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lstm(
+    fc: LSTMForecaster,
+    obs: np.ndarray,
+    box: np.ndarray,
+    height: np.ndarray | None = None,
+    neighbours: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     norm = box if fc.normalisation == "box_height" else np.full(len(obs), fc.scale)
-    pred, sig = predict_windows(fc.model, obs, norm)
+    pred, sig = predict_windows(fc.model, obs, norm, height, neighbours)
     return pred, sig * fc.sigma_scale
 
 
@@ -129,7 +135,8 @@ def eval_eth_ucy(
 ) -> dict[str, dict[str, MethodScores]]:
     """Per scene and ``average``: method -> scores on the standard test windows (metres).
 
-    The LSTM column uses ``models_dir/SCENE.pt`` (trained without that scene) when present.
+    The LSTM column uses ``models_dir/SCENE.pt`` (trained without that scene) when present; a
+    social model reads each window's neighbours (observed past only).
     """
     table: dict[str, dict[str, MethodScores]] = {}
     for scene in scenes:
@@ -139,7 +146,7 @@ def eval_eth_ucy(
         ckpt = None if models_dir is None else Path(models_dir) / f"{scene}.pt"
         if ckpt is not None and ckpt.is_file():
             fc = load_forecaster(ckpt)
-            pred, sig = _lstm(fc, te.obs, np.ones(len(te)))
+            pred, sig = _lstm(fc, te.obs, np.ones(len(te)), neighbours=te.neighbours)
             row["lstm"] = _scores(pred, te.fut, None, sig)
         for name, (pred, setting) in _baselines(te.obs, va.obs, va.fut, te.fut.shape[1]).items():
             row[name] = _scores(pred, te.fut, None, setting=setting)
@@ -161,7 +168,10 @@ def eval_pixel(
 ) -> dict[str, dict[str, MethodScores]]:
     """Pixel test split (from ``cfg``): group (``all`` and per dataset) -> method -> scores.
 
-    Windows use the shape of ``cfg.model`` (checkpoints must share its step and lengths).
+    Windows use the shape of ``cfg.model``. Checkpoints must share its step and ``pred_len``; one
+    that reads fewer observed steps than the windows hold gets the most recent ones (so a config
+    with a longer ``obs_len`` scores the same model on tracks with a long past), while the
+    baselines see the whole observed window.
     """
     te = pixel_split_windows(cfg, pixel_root, "test")
     va = pixel_split_windows(cfg, pixel_root, "val")
@@ -171,9 +181,11 @@ def eval_pixel(
     for name, path in checkpoints.items():
         fc = load_forecaster(path)
         c = fc.config
-        if (c.obs_len, c.pred_len, c.step_s) != (cfg.model.obs_len, cfg.model.pred_len, cfg.model.step_s):
+        shape = cfg.model
+        if (c.pred_len, c.step_s) != (shape.pred_len, shape.step_s) or c.obs_len > shape.obs_len:
             raise ValueError(f"checkpoint {path} has another window shape than the config")
-        pred, sig = _lstm(fc, te.obs, te.scale)
+        k = c.obs_len
+        pred, sig = _lstm(fc, te.obs[:, -k:], te.scale, te.height[:, -k:])
         preds[name] = (pred, sig, "")
     for name, (pred, setting) in _baselines(
         te.obs, va.obs, va.fut, te.fut.shape[1], te.scale, va.scale

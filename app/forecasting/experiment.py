@@ -5,7 +5,14 @@ Two kinds of config:
 - ``kind = "pixel"``: the shipped model. Pixel tracks split by sequence (``[data]`` lists them),
   motion normalised by box height (or a constant), one checkpoint at ``output``.
 - ``kind = "eth_ucy"``: the standard benchmark, one model per held-out scene, trained on that
-  scene's ``train`` files and calibrated on its ``val`` files, written to ``output_dir/SCENE.pt``.
+  scene's ``train`` files, early-stopped and calibrated on its ``val`` files, written to
+  ``output_dir/SCENE.pt``. With ``model.neighbours > 0`` the model reads the nearest other
+  pedestrians at the last observed step (social context, observed past only).
+
+Calibration: predicted sigmas are scaled so that 90% of validation points fall inside the predicted
+90% region. For pixels the scale is computed per dataset (KITTI, TRAF, PETS) and the largest is
+kept: the service does not know which kind of scene it watches, so it is calibrated for the
+hardest (moving-camera KITTI) and over-covers the easier ones.
 
 Every checkpoint is one dict: ``model_args``, ``model`` (weights), ``normalisation``,
 ``sigma_scale``, ``provenance`` (data root, sequences or scene, configs, seed, git-free file
@@ -25,10 +32,17 @@ import numpy as np
 from app.forecasting.baselines import ade_fde, constant_velocity
 from app.forecasting.eth_ucy import SCENES, load_scene_split
 from app.forecasting.pixel import PixelWindows, load_sequences, windows_from_tracks
-from app.forecasting.train import CHI2_2DOF_90, TrainConfig, calibrate_sigma, predict_windows, train_model
+from app.forecasting.train import (
+    CHI2_2DOF_90,
+    TrainConfig,
+    WindowSet,
+    calibrate_sigma,
+    predict_windows,
+    train_model,
+)
 from app.pipeline.forecasting.lstm import NORMALISATIONS, LSTMConfig, save_checkpoint
 
-__all__ = ["ExperimentConfig", "load_config", "pixel_split_windows", "run_training"]
+__all__ = ["ExperimentConfig", "calibrate_by_group", "load_config", "pixel_split_windows", "run_training"]
 
 
 @dataclass(frozen=True)
@@ -118,10 +132,8 @@ def pixel_split_windows(cfg: ExperimentConfig, pixel_root: Path, split: str) -> 
     )
 
 
-def _val_metrics(model, obs, fut, norm, box, sigma_scale) -> dict[str, float]:
-    """Validation figures; ``norm`` (n,) is the model's normaliser, ``box`` (n,) the box height."""
-    pred, sig = predict_windows(model, obs, norm)
-    sig = sig * sigma_scale
+def _val_metrics(pred, sig, fut, obs, box) -> dict[str, float]:
+    """Validation figures from calibrated predictions; ``box`` (n,) the box height (1 for metres)."""
     ade, fde = ade_fde(pred, fut)
     cv_ade, cv_fde = ade_fde(constant_velocity(obs, fut.shape[1]), fut)
     m2 = (((fut - pred) / sig) ** 2).sum(-1)
@@ -135,6 +147,17 @@ def _val_metrics(model, obs, fut, norm, box, sigma_scale) -> dict[str, float]:
         "coverage90": float((m2 <= CHI2_2DOF_90).mean()),
         "windows": len(obs),
     }
+
+
+def calibrate_by_group(
+    pred: np.ndarray, sigma: np.ndarray, fut: np.ndarray, group: np.ndarray
+) -> tuple[float, dict[str, float]]:
+    """Sigma scale per group (e.g. dataset) and the largest of them (see the module docstring)."""
+    scales = {
+        str(g): calibrate_sigma(pred[group == g], sigma[group == g], fut[group == g])
+        for g in np.unique(group)
+    }
+    return max(scales.values()), scales
 
 
 def run_training(cfg: ExperimentConfig, shared_dir: Path, progress: bool = True, log=print) -> list[Path]:
@@ -152,11 +175,23 @@ def run_training(cfg: ExperimentConfig, shared_dir: Path, progress: bool = True,
         for scene in cfg.scenes:
             tr = load_scene_split(root / "eth_ucy", scene, "train")
             va = load_scene_split(root / "eth_ucy", scene, "val")
+            ones_tr, ones_va = np.ones(len(tr)), np.ones(len(va))
+            val_set = WindowSet(va.obs, va.fut, ones_va, neighbours=va.neighbours)
             t0 = time.time()
-            model = train_model(tr.obs, tr.fut, np.ones(len(tr)), cfg.model, cfg.train, progress, desc=scene)
-            pred, sig = predict_windows(model, va.obs, np.ones(len(va)))
+            model = train_model(
+                tr.obs,
+                tr.fut,
+                ones_tr,
+                cfg.model,
+                cfg.train,
+                progress,
+                desc=scene,
+                neighbours=tr.neighbours,
+                val=val_set,
+            )
+            pred, sig = predict_windows(model, va.obs, ones_va, neighbours=va.neighbours)
             s = calibrate_sigma(pred, sig, va.fut)
-            val = _val_metrics(model, va.obs, va.fut, np.ones(len(va)), np.ones(len(va)), s)
+            val = _val_metrics(pred, sig * s, va.fut, va.obs, ones_va)
             path = out_dir / f"{scene}.pt"
             save_checkpoint(
                 path,
@@ -182,14 +217,26 @@ def run_training(cfg: ExperimentConfig, shared_dir: Path, progress: bool = True,
             written.append(path)
         return written
     pixel_root = root / "pixel"
-    tr = pixel_split_windows(cfg, pixel_root, "train")
-    va = pixel_split_windows(cfg, pixel_root, "val")
-    log(f"pixel windows: train {len(tr)}, val {len(va)}")
+    ptr = pixel_split_windows(cfg, pixel_root, "train")
+    pva = pixel_split_windows(cfg, pixel_root, "val")
+    log(f"pixel windows: train {len(ptr)}, val {len(pva)}")
     t0 = time.time()
-    model = train_model(tr.obs, tr.fut, _scale(tr, cfg), cfg.model, cfg.train, progress, desc="pixel")
-    pred, sig = predict_windows(model, va.obs, _scale(va, cfg))
-    s = calibrate_sigma(pred, sig, va.fut)
-    val = _val_metrics(model, va.obs, va.fut, _scale(va, cfg), va.scale, s)
+    val_set = WindowSet(pva.obs, pva.fut, _scale(pva, cfg), pva.height)
+    model = train_model(
+        ptr.obs,
+        ptr.fut,
+        _scale(ptr, cfg),
+        cfg.model,
+        cfg.train,
+        progress,
+        desc="pixel",
+        height=ptr.height,
+        val=val_set,
+    )
+    pred, sig = predict_windows(model, pva.obs, _scale(pva, cfg), pva.height)
+    dataset = np.array([str(q).split("/")[0] for q in pva.sequence])
+    s, per_dataset = calibrate_by_group(pred, sig, pva.fut, dataset)
+    val = _val_metrics(pred, sig * s, pva.fut, pva.obs, pva.scale)
     out = Path(cfg.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(
@@ -205,9 +252,10 @@ def run_training(cfg: ExperimentConfig, shared_dir: Path, progress: bool = True,
             "train_sequences": list(cfg.train_sequences),
             "val_sequences": list(cfg.val_sequences),
             "test_sequences": list(cfg.test_sequences),
-            "train_windows": len(tr),
-            "val_windows": len(va),
+            "train_windows": len(ptr),
+            "val_windows": len(pva),
             "train_seconds": time.time() - t0,
+            "sigma_scale_per_dataset": per_dataset,
         },
         val_metrics=val,
     )

@@ -65,12 +65,14 @@ class PixelWindows:
         fut: (n, pred_len, 2) true future centres, pixels.
         scale: (n,) mean box height over the observed part, pixels.
         sequence: (n,) sequence each window came from.
+        height: (n, obs_len) observed box heights, pixels, at the model step.
     """
 
     obs: np.ndarray
     fut: np.ndarray
     scale: np.ndarray
     sequence: np.ndarray
+    height: np.ndarray
 
     def __len__(self) -> int:
         return len(self.obs)
@@ -198,7 +200,7 @@ def windows_from_tracks(
             f"bad window shape: obs_len={obs_len}, pred_len={pred_len}, step_s={step_s}, stride={stride}"
         )
     seq_len = obs_len + pred_len
-    obs, fut, scale, seqs = [], [], [], []
+    obs, fut, scale, seqs, heights = [], [], [], [], []
     for tr in tracks:
         ok = np.isfinite(tr.xy).all(1) & np.isfinite(tr.height)
         t, xy, hgt = tr.t[ok], tr.xy[ok], tr.height[ok]
@@ -213,14 +215,26 @@ def windows_from_tracks(
             starts = np.arange(0, len(grid) - seq_len + 1, stride)
             idx = starts[:, None] + np.arange(seq_len)[None, :]
             win = pos[idx]
-            sc = h[idx[:, :obs_len]].mean(1)
+            hw = h[idx[:, :obs_len]]
+            sc = hw.mean(1)
             keep = sc >= min_height
             obs.append(win[keep, :obs_len])
             fut.append(win[keep, obs_len:])
             scale.append(sc[keep])
+            heights.append(hw[keep])
             seqs.append(np.full(int(keep.sum()), tr.sequence, dtype=object))
     if not obs:
         return PixelWindows(
-            np.zeros((0, obs_len, 2)), np.zeros((0, pred_len, 2)), np.zeros(0), np.zeros(0, object)
+            np.zeros((0, obs_len, 2)),
+            np.zeros((0, pred_len, 2)),
+            np.zeros(0),
+            np.zeros(0, object),
+            np.zeros((0, obs_len)),
         )
-    return PixelWindows(np.concatenate(obs), np.concatenate(fut), np.concatenate(scale), np.concatenate(seqs))
+    return PixelWindows(
+        np.concatenate(obs),
+        np.concatenate(fut),
+        np.concatenate(scale),
+        np.concatenate(seqs),
+        np.concatenate(heights),
+    )

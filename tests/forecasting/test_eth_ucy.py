@@ -60,3 +60,24 @@ def test_batched_kalman_filter_equals_filterpy():
         constant_acceleration_kf(obs, 12, 0.1, 0.3),
         atol=1e-9,
     )
+
+
+def test_windows_carry_neighbours_from_the_observed_past_only(tmp_path):
+    rows = []
+    for f in range(20):
+        rows.append((f * 10, 1, f * 0.1, 0.0))
+        rows.append((f * 10, 2, 5.0, f * 0.2))
+        if f in (6, 7):
+            rows.append((f * 10, 3, 1.0 + f, 1.0))  # only around the last observed frame
+        if f > 7:
+            rows.append((f * 10, 4, 0.0, 0.0))  # appears in the future: must not be seen
+    p = tmp_path / "t.txt"
+    np.savetxt(p, np.array(rows), delimiter="\t")
+    w = windows_from_file(p)
+    assert len(w) == 2
+    nb = w.neighbours[0]  # seen from ped 1 at (0.7, 0) in the last observed frame
+    present = np.isfinite(nb).all(axis=(1, 2))
+    assert present.sum() == 2  # peds 2 and 3, not 4
+    got = {tuple(np.round(n[1], 3)) for n in nb[present]}
+    assert got == {(5.0, 1.4), (8.0, 1.0)}
+    np.testing.assert_allclose(nb[0], [[5.0, 1.2], [5.0, 1.4]])  # nearest first, frames 6 and 7

@@ -4,6 +4,7 @@ import pytest
 from app.forecasting.experiment import load_config
 from app.forecasting.pixel import PixelTrack, load_sequence, windows_from_tracks
 from app.forecasting.train import _batch_inputs
+from app.pipeline.forecasting.lstm import LSTMConfig
 
 CONFIG = "models/forecaster/train.toml"
 
@@ -39,9 +40,17 @@ def test_training_inputs_never_see_the_future():
     rng = np.random.default_rng(0)
     obs = rng.normal(size=(4, 8, 2)).cumsum(1)
     fut_a, fut_b = rng.normal(size=(4, 12, 2)), rng.normal(size=(4, 12, 2))
-    xa, _ = _batch_inputs(obs, fut_a, np.ones(4), None, 0.0)
-    xb, _ = _batch_inputs(obs, fut_b, np.ones(4), None, 0.0)
-    assert np.array_equal(xa.numpy(), xb.numpy())
+    height = rng.uniform(20, 80, (4, 8))
+    nb = rng.normal(size=(4, 3, 2, 2))
+    cfg = LSTMConfig(box_features=True, neighbours=3)
+    (xa, na, _), _ = _batch_inputs(
+        obs, fut_a, np.ones(4), None, 0.0, height=height, neighbours=nb, config=cfg
+    )
+    (xb, nb_, _), _ = _batch_inputs(
+        obs, fut_b, np.ones(4), None, 0.0, height=height, neighbours=nb, config=cfg
+    )
+    assert xa.shape == (4, 7, 4) and na.shape == (4, 3, 7)
+    assert np.array_equal(xa.numpy(), xb.numpy()) and np.array_equal(na.numpy(), nb_.numpy())
 
 
 def test_shipped_split_is_by_sequence_and_every_split_has_windows(shared_dir):

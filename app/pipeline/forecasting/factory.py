@@ -33,7 +33,7 @@ def build_forecaster(spec: str = "auto") -> Forecaster:
             return ConstantVelocityForecaster()
         raise ValueError(f"forecaster: no such checkpoint {spec!r}")
     try:
-        from app.pipeline.forecasting.lstm import load_forecaster  # type: ignore[attr-defined]
-    except ImportError as exc:  # the LSTM module is optional until it lands
+        from app.pipeline.forecasting.lstm import load_forecaster
+    except ImportError as exc:  # torch missing: the LSTM cannot load
         raise ValueError(f"forecaster: cannot load {path}: {exc}") from exc
     return load_forecaster(path)

@@ -2,9 +2,15 @@
 
 The network sees motion only, never absolute coordinates: the displacements between consecutive
 resampled positions, divided by a per-track scale (the mean box height for pixel tracks, 1 for
-metres), plus a validity flag per step for short histories. It predicts, for every future step,
-a correction to the constant-velocity extrapolation and a per-axis log standard deviation
-(an axis-aligned Gaussian), in the same normalised units.
+metres), plus a validity flag per step for short histories and, optionally, the log ratio of each
+step's box height to the last one (growth says the object approaches, which in a moving camera's
+image means it will drift outward). It predicts, for every future step, a correction to the
+constant-velocity extrapolation (mean of the last ``base_k`` displacements) and a per-axis log
+standard deviation (an axis-aligned Gaussian), in the same normalised units.
+
+Optionally (``neighbours > 0``, the ETH/UCY benchmark models) it also reads the nearest other agents
+at the last observed step: their position relative to the track's last position, their distance and
+velocity, and their velocity relative to the track's; each is embedded by a small MLP and max-pooled.
 
 Training code lives in ``app.forecasting`` and is never imported here.
 """
@@ -31,6 +37,7 @@ __all__ = [
     "NORMALISATIONS",
     "TrajectoryLSTM",
     "features",
+    "neighbour_features",
     "load_forecaster",
     "resample_history",
     "save_checkpoint",
@@ -47,6 +54,10 @@ class LSTMConfig:
         step_s: time step in seconds (> 0).
         hidden: LSTM and MLP width.
         layers: stacked LSTM layers.
+        base_k: the constant-velocity base the network corrects continues the mean of the last
+            ``base_k`` displacements (1 <= base_k < obs_len).
+        box_features: also read log(box height / last box height) per step (pixel tracks).
+        neighbours: other agents read at the last observed step (0: the track alone).
     """
 
     obs_len: int = 8
@@ -54,6 +65,14 @@ class LSTMConfig:
     step_s: float = 0.4
     hidden: int = 64
     layers: int = 1
+    base_k: int = 1
+    box_features: bool = False
+    neighbours: int = 0
+
+    @property
+    def n_inputs(self) -> int:
+        """Features per observed step: dx, dy, validity flag [, log height ratio]."""
+        return 3 + int(self.box_features)
 
     def __post_init__(self) -> None:
         if self.obs_len < 2 or self.pred_len < 1:
@@ -62,12 +81,21 @@ class LSTMConfig:
             raise ValueError(f"step_s must be > 0, got {self.step_s}")
         if self.hidden < 1 or self.layers < 1:
             raise ValueError(f"hidden and layers must be >= 1, got {self.hidden}, {self.layers}")
+        if not 1 <= self.base_k < self.obs_len:
+            raise ValueError(f"base_k must be in [1, obs_len - 1], got {self.base_k}")
+        if self.neighbours < 0:
+            raise ValueError(f"neighbours must be >= 0, got {self.neighbours}")
+
+
+NEIGHBOUR_FEATURES = 7  # relative position (2), distance, velocity (2), relative velocity (2)
 
 
 class TrajectoryLSTM(nn.Module):
-    """Encoder LSTM + MLP head.
+    """Encoder LSTM + MLP head (+ max-pooled neighbour MLP when ``config.neighbours > 0``).
 
-    Input ``x``: (B, obs_len - 1, 3) normalised displacements (dx, dy) and a validity flag (1 = observed).
+    Inputs: ``x`` (B, obs_len - 1, n_inputs) from :func:`features`; optionally ``nb``
+    (B, neighbours, 7) from :func:`neighbour_features` and ``nb_mask`` (B, neighbours) bool
+    (True = present). Without them a social model sees nobody around.
     Output: ``mu`` (B, pred_len, 2) future positions relative to the last observed one, normalised;
     ``log_sigma`` (B, pred_len, 2).
     """
@@ -76,35 +104,84 @@ class TrajectoryLSTM(nn.Module):
         super().__init__()
         self.config = config
         h = config.hidden
-        self.embed = nn.Linear(3, h)
+        self.embed = nn.Linear(config.n_inputs, h)
         self.encoder = nn.LSTM(h, h, config.layers, batch_first=True)
-        self.head = nn.Sequential(nn.Linear(h + 2, h), nn.ReLU(), nn.Linear(h, config.pred_len * 4))
+        head_in = h + 2
+        if config.neighbours:
+            self.social = nn.Sequential(nn.Linear(NEIGHBOUR_FEATURES, h), nn.ReLU(), nn.Linear(h, h))
+            head_in += h
+        self.head = nn.Sequential(nn.Linear(head_in, h), nn.ReLU(), nn.Linear(h, config.pred_len * 4))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        b = x.shape[0]
+    def forward(
+        self, x: torch.Tensor, nb: torch.Tensor | None = None, nb_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        b, c = x.shape[0], self.config
         enc, _ = self.encoder(torch.relu(self.embed(x)))  # (B, T, h)
-        last_v = x[:, -1, :2]  # last displacement (B, 2)
-        out = self.head(torch.cat([enc[:, -1], last_v], dim=1)).view(b, self.config.pred_len, 4)
-        steps = torch.arange(1, self.config.pred_len + 1, dtype=x.dtype, device=x.device)[None, :, None]
-        cv = steps * last_v[:, None, :]  # constant-velocity extrapolation
-        mu = cv + out[..., :2]
+        # Constant-velocity base: mean of the last base_k displacements (invalid steps count as 0
+        # and are excluded from the mean).
+        valid = x[:, -c.base_k :, 2:3]
+        base_v = (x[:, -c.base_k :, :2] * valid).sum(1) / valid.sum(1).clamp(min=1.0)  # (B, 2)
+        parts = [enc[:, -1], base_v]
+        if c.neighbours:
+            if nb is None or nb_mask is None:
+                pooled = torch.zeros(b, c.hidden, dtype=x.dtype, device=x.device)
+            else:
+                e = self.social(nb).masked_fill(~nb_mask[..., None], -1e4).amax(1)  # (B, h)
+                pooled = torch.where(nb_mask.any(1, keepdim=True), e, torch.zeros_like(e))
+            parts.append(pooled)
+        out = self.head(torch.cat(parts, dim=1)).view(b, c.pred_len, 4)
+        steps = torch.arange(1, c.pred_len + 1, dtype=x.dtype, device=x.device)[None, :, None]
+        mu = steps * base_v[:, None, :] + out[..., :2]  # correction to constant velocity
         log_sigma = out[..., 2:].clamp(-6.0, 6.0)
         return mu, log_sigma
 
 
-def features(pos: np.ndarray, valid: np.ndarray, scale: np.ndarray) -> np.ndarray:
+def features(
+    pos: np.ndarray, valid: np.ndarray, scale: np.ndarray, height: np.ndarray | None = None
+) -> np.ndarray:
     """Network input from resampled positions.
 
     Args:
         pos: (B, obs_len, 2) positions; valid: (B, obs_len) bool; scale: (B,) normalising length.
+        height: (B, obs_len) box heights, pixels, for models with ``box_features`` (else None).
 
     Returns:
-        (B, obs_len - 1, 3) float32: displacement / scale and a validity flag (both ends observed).
+        (B, obs_len - 1, 3 or 4) float32: displacement / scale, a validity flag (both ends
+        observed) and, with ``height``, log(height / last height) at the step's end (0 if invalid).
     """
     d = np.diff(pos, axis=1) / scale[:, None, None]
     v = (valid[:, 1:] & valid[:, :-1]).astype(np.float64)
-    d = d * v[..., None]
-    return np.concatenate([d, v[..., None]], axis=2).astype(np.float32)
+    parts = [d * v[..., None], v[..., None]]
+    if height is not None:
+        h = np.maximum(height, 1.0)
+        parts.append((np.log(h[:, 1:] / h[:, -1:]) * v)[..., None])
+    return np.concatenate(parts, axis=2).astype(np.float32)
+
+
+def neighbour_features(
+    ego: np.ndarray, neighbours: np.ndarray, scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Social input: the other agents at the last observed step, seen from the track.
+
+    Args:
+        ego: (B, 2, 2) the track's positions at the second-last and last observed steps.
+        neighbours: (B, K, 2, 2) positions of K others at the same two steps (NaN: nobody).
+        scale: (B,) normalising length.
+
+    Returns:
+        (B, K, 7) float32: position relative to the track's last one, distance, velocity per step,
+        velocity relative to the track's (lengths divided by ``scale``; zero where absent), and the
+        (B, K) bool presence mask.
+    """
+    mask = np.isfinite(neighbours).all(axis=(2, 3))
+    nb = np.nan_to_num(neighbours)
+    s = scale[:, None, None]
+    rel = (nb[:, :, 1] - ego[:, None, 1]) / s
+    vel = (nb[:, :, 1] - nb[:, :, 0]) / s
+    rel_vel = vel - ((ego[:, 1] - ego[:, 0]) / scale[:, None])[:, None, :]
+    dist = np.linalg.norm(rel, axis=2, keepdims=True)
+    f = np.concatenate([rel, dist, vel, rel_vel], axis=2) * mask[..., None]
+    return f.astype(np.float32), mask
 
 
 NORMALISATIONS = ("box_height", "constant")
@@ -119,6 +196,9 @@ class LSTMForecaster:
     interpolation between the model's steps (the last observation at offset 0). Offsets beyond the
     trained horizon ``pred_len * step_s`` continue the last predicted step's velocity (linear
     extrapolation) with the uncertainty held at least at its horizon value; trust them less.
+
+    Models with ``neighbours > 0`` (the ETH/UCY benchmark models) are served without social
+    context here (they see nobody around); the shipped pixel model reads each track alone.
 
     Short histories: the network masks the steps before a track's first observation. A history
     spanning less than one model step (fewer than two model points) is answered by
@@ -163,7 +243,7 @@ class LSTMForecaster:
         pos, valid, height, span = resample_batch(histories, c.obs_len, c.step_s)
         use = span >= c.step_s - 1e-6
         out: list[Forecast | None] = [None] * len(histories)
-        for i in np.flatnonzero(~use):
+        for i in np.flatnonzero(~use).tolist():
             (f,) = self._fallback.predict([histories[i]], offsets)
             out[i] = Forecast(f.track_id, f.offsets_s, f.xy, f.sigma, f"{f.method}_fallback")
         if use.any():
@@ -172,7 +252,7 @@ class LSTMForecaster:
                 scale = np.maximum((height * valid).sum(1) / valid.sum(1), 1.0)
             else:
                 scale = np.full(len(pos), self.scale)
-            x = torch.from_numpy(features(pos, valid, scale))
+            x = torch.from_numpy(features(pos, valid, scale, height if c.box_features else None))
             if self.threads is not None and torch.get_num_threads() != self.threads:
                 torch.set_num_threads(self.threads)
             with torch.inference_mode():
@@ -180,13 +260,13 @@ class LSTMForecaster:
             w = offsets_matrix(c.step_s, c.pred_len, offsets)  # (h, pred_len)
             mu_np = mu.numpy().astype(np.float64) * scale[:, None, None]
             sig_np = np.exp(log_sigma.numpy().astype(np.float64)) * (scale * self.sigma_scale)[:, None, None]
-            xy = np.einsum("hp,bpk->bhk", w, mu_np) + pos[:, -1:, :]
-            sig = np.einsum("hp,bpk->bhk", w, sig_np)
+            xy = np.matmul(w, mu_np) + pos[:, -1:, :]  # (h, p) @ (B, p, 2) -> (B, h, 2)
+            sig = np.matmul(w, sig_np)
             beyond = offsets > c.pred_len * c.step_s
             if beyond.any():
                 sig[:, beyond] = np.maximum(sig[:, beyond], sig_np[:, -1:, :])
             sig = np.maximum(sig, 1e-6)
-            for j, i in enumerate(np.flatnonzero(use)):
+            for j, i in enumerate(np.flatnonzero(use).tolist()):
                 out[i] = Forecast(histories[i].track_id, offsets, xy[j], sig[j], self.name)
         return [f for f in out if f is not None]
 

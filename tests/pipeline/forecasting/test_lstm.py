@@ -172,3 +172,40 @@ def test_tiny_model_overfits_tiny_dataset():
         obs[:, -1:] + (obs[:, -1:] - obs[:, -2:-1]) * np.arange(1, 13)[None, :, None] - fut, axis=-1
     )
     assert err < 0.5 * cv.mean(), (err, cv.mean())
+
+
+def test_box_feature_model_reads_box_growth_when_serving():
+    torch.manual_seed(0)
+    fc = LSTMForecaster(TrajectoryLSTM(LSTMConfig(hidden=16, box_features=True)))
+    steady = _history(25)
+    t = steady.t
+    grow = 80.0 * (1 + 0.2 * t)[:, None] / 80.0  # the box grows 20% a second around the same centres
+    c = steady.centers
+    h = 80.0 * grow[:, 0]
+    growing = History(2, t, np.stack([c[:, 0] - h / 8, c[:, 1] - h / 2, c[:, 0] + h / 8, c[:, 1] + h / 2], 1))
+    a, b = fc.predict([steady, growing], np.array([1.0, 2.0]))
+    assert a.method == b.method == "lstm"
+    assert not np.allclose(a.xy, b.xy)  # same motion, other box history: another forecast
+
+
+def test_social_model_reads_neighbours_and_runs_alone():
+    torch.manual_seed(0)
+    model = TrajectoryLSTM(LSTMConfig(hidden=16, neighbours=3)).eval()
+    x = torch.randn(2, 7, 3)
+    x[..., 2] = 1.0
+    nb = torch.randn(2, 3, 7)
+    with torch.no_grad():
+        alone, _ = model(x)
+        nobody, _ = model(x, nb, torch.zeros(2, 3, dtype=torch.bool))
+        crowd, _ = model(x, nb, torch.ones(2, 3, dtype=torch.bool))
+    torch.testing.assert_close(alone, nobody)
+    assert not torch.allclose(alone, crowd)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"base_k": 0}, "base_k"), ({"base_k": 8}, "base_k"), ({"neighbours": -1}, "neighbours")],
+)
+def test_config_rejects_bad_values(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LSTMConfig(**kwargs)
