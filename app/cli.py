@@ -26,7 +26,7 @@ def _classes(value: str | None) -> list[str] | None:
     return None if not value else [c.strip() for c in value.split(",") if c.strip()]
 
 
-def _build_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _build_detector(args: argparse.Namespace):
     from app.core.config import Settings
     from app.pipeline.detector import Detector, resolve_device
 
@@ -156,7 +156,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         """Stops the streams and tells websocket subscribers why *before* uvicorn drops connections
         (uvicorn closes websockets with 1012 before the app's lifespan shutdown runs)."""
 
-        async def shutdown(self, sockets=None):  # type: ignore[no-untyped-def]
+        async def shutdown(self, sockets=None):
             from app.main import app as fastapi_app
 
             manager = getattr(fastapi_app.state, "manager", None)

@@ -67,7 +67,7 @@ def stream_info(s: StreamSession, base: str = "/v1/streams") -> StreamInfo:
     return StreamInfo(
         id=s.id,
         name=o.name,
-        kind=s.source.kind,  # type: ignore[arg-type]
+        kind=s.source.kind,
         source=s.source.description,
         live=s.source.live,
         status=s.status,

@@ -90,7 +90,7 @@ def detect_sequence(
         arrays = {"n": np.array(len(out))}
         for i, d in enumerate(out):
             arrays.update({f"b{i}": d.xyxy, f"c{i}": d.confidence, f"k{i}": d.class_id})
-        np.savez_compressed(cache, **arrays)
+        np.savez_compressed(cache, **arrays)  # type: ignore[arg-type]
     return out
 
 
@@ -125,7 +125,7 @@ def ultralytics_track(
         b = r.boxes
         if b is None or b.id is None:
             continue
-        xyxy = b.xyxy.cpu().numpy()
-        for box, tid, c in zip(xyxy, b.id.cpu().numpy(), b.conf.cpu().numpy()):
+        xyxy, ids, confs = (np.asarray(getattr(v, "cpu", lambda v=v: v)()) for v in (b.xyxy, b.id, b.conf))
+        for box, tid, c in zip(xyxy, ids, confs):
             rows.append([i + 1, int(tid), *xyxy_to_tlwh(box[None])[0], float(c)])
     return np.array(rows) if rows else np.zeros((0, 7))

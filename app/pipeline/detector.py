@@ -134,7 +134,7 @@ class Detector:
         self._warm = False
 
     @staticmethod
-    def _load(model: str):  # type: ignore[no-untyped-def]
+    def _load(model: str):
         from ultralytics import YOLO
 
         path = Path(model)

@@ -163,7 +163,7 @@ class AnnotatedVideoWriter:
         self, path: str | Path, fps: float, size: tuple[int, int], names: dict[int, str] | None = None
     ):
         self.path = Path(path)
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
         if not self._writer.isOpened():
             raise OSError(f"cannot write video {self.path}")
         self._trails: dict[int, deque[tuple[int, int]]] = defaultdict(lambda: deque(maxlen=40))

@@ -19,6 +19,8 @@ __all__ = ["IMAGE_SUFFIXES", "VideoError", "VideoInfo", "VideoReader", "fps_from
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# FFmpeg's tty demuxer renders any text file as "video" (codecs ansi, bintext, xbin, idf): not a video
+TEXT_CODECS = ("ansi", "bint", "xbin", "idf")
 URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 
 
@@ -125,7 +127,8 @@ class VideoReader:
             rate, src = container_fps, "container"
         else:
             rate, src = 30.0, "default"
-        if not is_url(self.source) and (w <= 0 or h <= 0):
+        codec = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode("latin-1").strip().lower()
+        if not is_url(self.source) and (w <= 0 or h <= 0 or codec in TEXT_CODECS):
             raise VideoError(f"not a readable video file: {self.source}")
         return VideoInfo(float(rate), src, count if count > 0 and not is_url(self.source) else None, w, h)
 

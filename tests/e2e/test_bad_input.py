@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import cv2
@@ -20,12 +21,13 @@ def _healthy(server: Server) -> None:
     assert server.proc.poll() is None
 
 
-def test_non_video_upload_is_415(server: Server, tmp_path: Path):
-    junk = tmp_path / "notes.mp4"
+@pytest.mark.parametrize("name", ["notes.mp4", "notes.txt", "notes"])
+def test_non_video_upload_is_415(server: Server, tmp_path: Path, name: str):
+    junk = tmp_path / name  # FFmpeg would render a .txt file as 'video' through its tty demuxer
     junk.write_bytes(b"this is not a video\n" * 500)
     r = upload(server, junk)
     assert r.status_code == 415
-    assert "notes.mp4" in r.json()["detail"] and "not a readable video" in r.json()["detail"]
+    assert name in r.json()["detail"] and "not a readable video" in r.json()["detail"]
     assert not any((server.data_dir / "uploads").iterdir())  # nothing kept
     _healthy(server)
 
@@ -41,6 +43,8 @@ def test_upload_over_the_size_limit_is_413(server: Server, tmp_path: Path):
 def test_truncated_video_ends_with_an_error_event_and_keeps_its_results(
     server: Server, pets_video: Path, tmp_path: Path
 ):
+    # another stream runs at the same time and must not notice
+    healthy = upload(server, pets_video, {"realtime": True, "record": False}).json()["id"]
     cut = tmp_path / "cut.avi"
     cut.write_bytes(pets_video.read_bytes()[:400_000])  # ~1/8 of the file: the index announces 795
     r = upload(server, cut, {"fps": 7, "annotate": False})
@@ -56,6 +60,12 @@ def test_truncated_video_ends_with_an_error_event_and_keeps_its_results(
     lines = server.http.get(f"/v1/streams/{sid}/results.jsonl").text.splitlines()
     assert len(lines) == info["stats"]["frames_processed"]
     assert json.loads(lines[-1])["frame_index"] == len(lines) - 1
+    other = server.http.get(f"/v1/streams/{healthy}").json()
+    assert other["status"] == "running" and other["stats"]["frames_processed"] > 0
+    before = other["stats"]["frames_processed"]
+    time.sleep(1.5)
+    assert server.http.get(f"/v1/streams/{healthy}").json()["stats"]["frames_processed"] > before
+    server.http.delete(f"/v1/streams/{healthy}")
     server.http.delete(f"/v1/streams/{sid}")
     _healthy(server)
 
