@@ -167,6 +167,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = uvicorn.Config("app.main:app", host=args.host or s.host, port=args.port or s.port,
                             log_config=None, log_level=s.log_level.lower(),
+                            ws_ping_interval=s.ws_ping_interval_s or None,
+                            ws_ping_timeout=s.ws_ping_timeout_s,
                             timeout_graceful_shutdown=10)  # fmt: skip
     GracefulServer(config).run()
     return 0

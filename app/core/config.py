@@ -73,6 +73,13 @@ class Settings(BaseSettings):
         description="Failed reconnections in a row before a live stream ends with an error "
         "(0: retry forever).",
     )
+    ws_ping_interval_s: float = Field(
+        20.0,
+        ge=0,
+        description="Websocket keepalive ping interval, seconds (0: no pings). A client that "
+        "does not answer within ws_ping_timeout_s is disconnected.",
+    )
+    ws_ping_timeout_s: float = Field(20.0, gt=0, description="Websocket keepalive timeout, seconds.")
     source_timeout_s: float = Field(5.0, gt=0, description="Open/read timeout of a live source, seconds.")
     data_dir: Path = Field(REPO_ROOT / "runs", description="Where uploads and results are kept.")
     log_level: str = "INFO"

@@ -79,6 +79,8 @@ def server_env() -> dict[str, str]:
         "TRACKCAST_RECONNECT_MAX_S": "1.0",
         "TRACKCAST_RECONNECT_ATTEMPTS": "4",
         "TRACKCAST_SOURCE_TIMEOUT_S": "3",
+        "TRACKCAST_SUBSCRIBER_QUEUE": "32",
+        "TRACKCAST_WS_PING_INTERVAL_S": "0",  # lets a test hold a subscriber that does not read
     }
 
 
