@@ -53,8 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("models loaded: detector %s on %s", app.state.detector.model_name, device)
         manager = StreamManager(
             app.state.detector, app.state.forecaster,
-            ManagerConfig(settings.max_streams, settings.max_batch, settings.subscriber_queue,
-                          settings.live_buffer, settings.data_dir),
+            ManagerConfig(settings.max_streams, settings.resolved_max_batch(device),
+                          settings.subscriber_queue, settings.live_buffer, settings.data_dir),
             Metrics(),
         )  # fmt: skip
         await manager.start()

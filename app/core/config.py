@@ -60,7 +60,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     max_streams: int = Field(8, ge=1, description="More concurrent streams are refused with 429.")
     max_upload_mb: float = Field(500, gt=0, description="Larger uploads are refused with 413.")
-    max_batch: int = Field(8, ge=1, description="Most frames (from different streams) per detector call.")
+    max_batch: int = Field(
+        0,
+        ge=0,
+        description="Most frames (from different streams) per detector call; 0 = auto: 8 on CUDA, "
+        "1 on CPU (the OpenVINO export runs one image at a time, so batching only adds latency there).",
+    )
     subscriber_queue: int = Field(256, ge=1, description="Per-subscriber queue; oldest dropped when full.")
     live_buffer: int = Field(
         2, ge=1, description="Frames buffered per live stream; older ones are dropped so latency stays low."
@@ -99,6 +104,10 @@ class Settings(BaseSettings):
                 f"forecast_step_s ({self.forecast_step_s}) must be <= horizon_s ({self.horizon_s})"
             )
         return self
+
+    def resolved_max_batch(self, device: str) -> int:
+        """``max_batch`` after 'auto' (0) is resolved for ``device``."""
+        return self.max_batch or (8 if device.startswith("cuda") else 1)
 
     def resolved_model(self, device: str) -> str:
         """The detector to load on ``device`` (after 'auto' is resolved)."""
