@@ -11,6 +11,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from app.streams.channel import ChannelClosed
 from app.streams.hub import Subscriber
 from app.streams.manager import StreamManager, StreamNotFound
+from app.streams.session import StreamSession
 from app.streams.sources import PushSource
 
 router = APIRouter(tags=["events"])
@@ -48,20 +49,28 @@ def _manager(ws: WebSocket) -> StreamManager | None:
     return getattr(ws.app.state, "manager", None)
 
 
-@router.websocket("/v1/streams/{stream_id}/events")
-async def stream_events(ws: WebSocket, stream_id: str, frames: bool = False) -> None:
-    """Events of one stream: its current ``status`` first, then ``frame``, ``track``, ``status`` and
-    ``dropped`` messages (see the README). ``?frames=true`` embeds each frame as base64 JPEG.
-    Closes with 1000 after the stream's final status, 1001 on server shutdown, 4404 if unknown."""
+async def _accept_stream(ws: WebSocket, stream_id: str) -> tuple[StreamManager, StreamSession] | None:
+    """Accept the socket; the stream, or None after closing with 4404 if there is no such stream."""
     await ws.accept()
     manager = _manager(ws)
     try:
         if manager is None:
             raise StreamNotFound(stream_id)
-        session = manager.get(stream_id)
+        return manager, manager.get(stream_id)
     except StreamNotFound:
         await ws.close(CLOSE_NOT_FOUND, f"stream {stream_id} not found")
+        return None
+
+
+@router.websocket("/v1/streams/{stream_id}/events")
+async def stream_events(ws: WebSocket, stream_id: str, frames: bool = False) -> None:
+    """Events of one stream: its current ``status`` first, then ``frame``, ``track``, ``status`` and
+    ``dropped`` messages (see the README). ``?frames=true`` embeds each frame as base64 JPEG.
+    Closes with 1000 after the stream's final status, 1001 on server shutdown, 4404 if unknown."""
+    found = await _accept_stream(ws, stream_id)
+    if found is None:
         return
+    manager, session = found
     key, sub = manager.hub.subscribe(stream_id, frames)
     manager.refresh()
     try:
@@ -103,15 +112,10 @@ async def push_frames(ws: WebSocket, stream_id: str) -> None:
     """Push frames over a websocket: each binary message is one JPEG/PNG image. A text message
     ``{"timestamp_s": t}`` sets the timestamp of the next image (default: arrival time). Each image
     is answered with ``{"type": "ack", "frame_index": i}`` or ``{"type": "error", "message": ...}``."""
-    await ws.accept()
-    manager = _manager(ws)
-    try:
-        if manager is None:
-            raise StreamNotFound(stream_id)
-        session = manager.get(stream_id)
-    except StreamNotFound:
-        await ws.close(CLOSE_NOT_FOUND, f"stream {stream_id} not found")
+    found = await _accept_stream(ws, stream_id)
+    if found is None:
         return
+    session = found[1]
     source = session.source
     if not isinstance(source, PushSource):
         await ws.close(CLOSE_BAD_REQUEST, f"stream {stream_id} is not a push stream")
