@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from app.pipeline.detector import Detector
 from app.pipeline.forecasting.base import Forecaster
 from app.streams.batcher import DetectionBatcher
 from app.streams.events import StreamStatus
-from app.streams.hub import EventHub
+from app.streams.hub import EventHub, Subscriber
 from app.streams.metrics import Metrics
 from app.streams.session import StreamOptions, StreamSession
 from app.streams.sources import Source
@@ -112,12 +114,13 @@ class StreamManager:
         self._streams[sid] = session
         task = asyncio.get_running_loop().create_task(session.run(), name=f"stream-{sid}")
         self._tasks[sid] = task
-        task.add_done_callback(lambda _t: self._update_gauges())
-        self._update_gauges()
+        task.add_done_callback(lambda _t: self.refresh())
+        self.refresh()
         log.info("stream %s created: %s %s", sid, source.kind, source.description)
         return session
 
-    def _update_gauges(self) -> None:
+    def refresh(self) -> None:
+        """Update the stream, queue and subscriber gauges."""
         counts: dict[str, int] = {s.value: 0 for s in StreamStatus}
         for s in self._streams.values():
             counts[s.status.value] += 1
@@ -125,6 +128,17 @@ class StreamManager:
             self.metrics.streams.labels(status).set(n)
         self.metrics.queue.labels("detector").set(self.batcher.pending)
         self.metrics.subscribers.set(len(self.hub))
+
+    @contextlib.contextmanager
+    def subscription(self, stream_id: str | None, frames: bool = False) -> Iterator[Subscriber]:
+        """A websocket subscriber's queue for one stream (None: all), removed on exit."""
+        key, sub = self.hub.subscribe(stream_id, frames)
+        self.refresh()
+        try:
+            yield sub
+        finally:
+            self.hub.unsubscribe(key)
+            self.refresh()
 
     def get(self, stream_id: str) -> StreamSession:
         try:
@@ -151,10 +165,7 @@ class StreamManager:
         path = getattr(session.source, "path", None)
         if isinstance(path, Path) and path.parent == self.uploads_dir:
             path.unlink(missing_ok=True)
-        self._update_gauges()
-
-    def refresh(self) -> None:
-        self._update_gauges()
+        self.refresh()
 
     async def wait_for_subscribers(self, timeout_s: float) -> None:
         """Wait until every websocket subscriber has been sent its final messages and left."""

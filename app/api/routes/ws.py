@@ -20,7 +20,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 
 
-async def _pump(ws: WebSocket, sub: Subscriber, shutting_down: bool = False) -> None:
+async def _pump(ws: WebSocket, sub: Subscriber) -> None:
     """Send the subscriber's messages until the hub closes it or the client goes away."""
 
     async def send() -> None:
@@ -71,19 +71,12 @@ async def stream_events(ws: WebSocket, stream_id: str, frames: bool = False) -> 
     if found is None:
         return
     manager, session = found
-    key, sub = manager.hub.subscribe(stream_id, frames)
-    manager.refresh()
-    try:
+    with manager.subscription(stream_id, frames) as sub, contextlib.suppress(WebSocketDisconnect):
         await ws.send_text(session.status_message().model_dump_json())
         if session.status.final:
             await ws.close(1000, session.message[:120])
             return
         await _pump(ws, sub)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        manager.hub.unsubscribe(key)
-        manager.refresh()
 
 
 @router.websocket("/v1/events")
@@ -94,17 +87,10 @@ async def all_events(ws: WebSocket, frames: bool = False) -> None:
     if manager is None:
         await ws.close(1013, "models are still loading")
         return
-    key, sub = manager.hub.subscribe(None, frames)
-    manager.refresh()
-    try:
+    with manager.subscription(None, frames) as sub, contextlib.suppress(WebSocketDisconnect):
         for s in manager.active:
             await ws.send_text(s.status_message().model_dump_json())
         await _pump(ws, sub)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        manager.hub.unsubscribe(key)
-        manager.refresh()
 
 
 @router.websocket("/v1/streams/{stream_id}/frames")
