@@ -27,7 +27,10 @@ __all__ = [
 def _check_array(name: str, value: Any, shape: tuple[int | None, ...]) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
-    if value.ndim != len(shape) or any(s is not None and s != v for s, v in zip(shape, value.shape)):
+    got = value.shape
+    if got == shape:  # the common case, checked without a Python loop
+        return value
+    if len(got) != len(shape) or any(s is not None and s != v for s, v in zip(shape, got)):
         want = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {value.shape}")
     return value

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from app.evaluation.compare import ultralytics_track
 from app.evaluation.mot import evaluate_mot
 from app.pipeline.forecasting import ConstantVelocityForecaster
 from app.pipeline.pipeline import ForecastConfig, StreamPipeline, forecast_offsets
@@ -41,8 +42,15 @@ def test_two_stream_pipelines_do_not_share_state(detector, pets_frames):
 
 
 @pytest.mark.slow
-def test_pipeline_on_pets_reaches_mot_floors(detector, pets_dir, pets_video):
-    """Full sequence, live (no gap filling). Measured: HOTA 60.7, MOTA 84.0, IDF1 78.4."""
+def test_pipeline_on_pets_reaches_mot_floors_and_beats_ultralytics(detector, shipped_model, pets_dir, pets_video):
+    """Full sequence, live (no gap filling), against Ultralytics' ``model.track`` (BoT-SORT, its
+    default) with the same model file and conf.
+
+    The INT8 detector's outputs depend slightly on the CPU's instruction set, and tracking amplifies
+    that: measured HOTA / MOTA / IDF1 60.7 / 84.0 / 78.4 (Ultralytics 59.5) on one CI machine and
+    58.5 / 83.7 / 74.8 (Ultralytics 56.4) on another. Hence floors below both, and the comparison
+    with Ultralytics on the same machine as the check that holds everywhere.
+    """
     sp = StreamPipeline(None, fps=7)
     rows = []
     with VideoReader(pets_video) as reader:
@@ -50,7 +58,10 @@ def test_pipeline_on_pets_reaches_mot_floors(detector, pets_dir, pets_video):
         for i, t, frame in reader:
             for tr in sp.process(detector, frame, i, t).tracks:
                 rows.append([i + 1, tr.track_id, *xyxy_to_tlwh(tr.xyxy[None])[0], tr.confidence])
-    s = evaluate_mot(pets_dir / "gt" / "gt.txt", np.array(rows))
+    gt = pets_dir / "gt" / "gt.txt"
+    s = evaluate_mot(gt, np.array(rows))
+    theirs = evaluate_mot(gt, ultralytics_track(shipped_model, pets_video, "botsort.yaml", 0.1, [0]))
+    assert s.hota > theirs.hota and s.idf1 > theirs.idf1, (s, theirs)
     assert s.mota >= 82.0, s
-    assert s.idf1 >= 76.0, s
-    assert s.hota >= 58.5, s
+    assert s.idf1 >= 74.0, s
+    assert s.hota >= 57.5, s

@@ -236,6 +236,16 @@ class LSTMForecaster:
         self.scale = float(scale)
         self.threads = threads
         self._fallback = ConstantVelocityForecaster()
+        self._weights: tuple[bytes, np.ndarray] = (b"", np.zeros((0, 0)))  # offsets -> offsets_matrix
+
+    def _offset_weights(self, offsets: np.ndarray) -> np.ndarray:
+        """:func:`offsets_matrix` for these offsets, cached: a stream asks the same ones every frame."""
+        key, cached = self._weights  # one read: streams on other threads may replace it
+        if key != offsets.tobytes():
+            c = self.config
+            cached = offsets_matrix(c.step_s, c.pred_len, offsets)
+            self._weights = (offsets.tobytes(), cached)
+        return cached
 
     def predict(self, histories: Sequence[History], offsets_s: np.ndarray) -> list[Forecast]:
         offsets = check_offsets(offsets_s)
@@ -257,7 +267,7 @@ class LSTMForecaster:
                 torch.set_num_threads(self.threads)
             with torch.inference_mode():
                 mu, log_sigma = self.model(x)
-            w = offsets_matrix(c.step_s, c.pred_len, offsets)  # (h, pred_len)
+            w = self._offset_weights(offsets)  # (h, pred_len)
             mu_np = mu.numpy().astype(np.float64) * scale[:, None, None]
             sig_np = np.exp(log_sigma.numpy().astype(np.float64)) * (scale * self.sigma_scale)[:, None, None]
             xy = np.matmul(w, mu_np) + pos[:, -1:, :]  # (h, p) @ (B, p, 2) -> (B, h, 2)
@@ -266,8 +276,8 @@ class LSTMForecaster:
             if beyond.any():
                 sig[:, beyond] = np.maximum(sig[:, beyond], sig_np[:, -1:, :])
             sig = np.maximum(sig, 1e-6)
-            for j, i in enumerate(np.flatnonzero(use).tolist()):
-                out[i] = Forecast(histories[i].track_id, offsets, xy[j], sig[j], self.name)
+            for i, xy_i, sig_i in zip(np.flatnonzero(use).tolist(), xy, sig):
+                out[i] = Forecast(histories[i].track_id, offsets, xy_i, sig_i, self.name)
         return [f for f in out if f is not None]
 
 

@@ -66,8 +66,8 @@ def resample_batch(
     ends = np.cumsum(lengths)
     starts = ends - lengths
     track = np.repeat(np.arange(b), lengths)
-    bad = ~(np.isfinite(t) & np.isfinite(box).all(1))
-    if bad.any():
+    if not (np.isfinite(t).all() and np.isfinite(box).all()):  # cheap check first, rows only on failure
+        bad = ~(np.isfinite(t) & np.isfinite(box).all(1))
         raise ValueError(
             f"history of track {histories[track[np.argmax(bad)]].track_id} has NaN or inf values"
         )
