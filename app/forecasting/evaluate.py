@@ -173,19 +173,22 @@ def eval_pixel(
     with a longer ``obs_len`` scores the same model on tracks with a long past), while the
     baselines see the whole observed window.
     """
-    te = pixel_split_windows(cfg, pixel_root, "test")
-    va = pixel_split_windows(cfg, pixel_root, "val")
+    models = {name: load_forecaster(path) for name, path in checkpoints.items()}
+    k_nb = max([fc.config.neighbours for fc in models.values()], default=0)
+    te = pixel_split_windows(cfg, pixel_root, "test", neighbours=k_nb)
+    va = pixel_split_windows(cfg, pixel_root, "val", neighbours=0)
     if len(te) == 0:
         raise ValueError("the pixel test split has no windows")
     preds: dict[str, tuple[np.ndarray, np.ndarray | None, str]] = {}
-    for name, path in checkpoints.items():
-        fc = load_forecaster(path)
+    for name, fc in models.items():
+        path = checkpoints[name]
         c = fc.config
         shape = cfg.model
         if (c.pred_len, c.step_s) != (shape.pred_len, shape.step_s) or c.obs_len > shape.obs_len:
             raise ValueError(f"checkpoint {path} has another window shape than the config")
         k = c.obs_len
-        pred, sig = _lstm(fc, te.obs[:, -k:], te.scale, te.height[:, -k:])
+        nb = te.neighbours[:, : c.neighbours] if c.neighbours and te.neighbours is not None else None
+        pred, sig = _lstm(fc, te.obs[:, -k:], te.scale, te.height[:, -k:], nb)
         preds[name] = (pred, sig, "")
     for name, (pred, setting) in _baselines(
         te.obs, va.obs, va.fut, te.fut.shape[1], te.scale, va.scale

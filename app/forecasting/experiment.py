@@ -122,13 +122,21 @@ def _scale(w: PixelWindows, cfg: ExperimentConfig) -> np.ndarray:
     return w.scale if cfg.normalisation == "box_height" else np.full(len(w), cfg.scale)
 
 
-def pixel_split_windows(cfg: ExperimentConfig, pixel_root: Path, split: str) -> PixelWindows:
-    """Windows of one pixel split (``train``, ``val`` or ``test``) at the model's step."""
+def pixel_split_windows(
+    cfg: ExperimentConfig, pixel_root: Path, split: str, neighbours: int | None = None
+) -> PixelWindows:
+    """Windows of one pixel split (``train``, ``val`` or ``test``) at the model's step, with the
+    model's number of neighbours (or ``neighbours`` if given)."""
     seqs = {"train": cfg.train_sequences, "val": cfg.val_sequences, "test": cfg.test_sequences}[split]
     stride = cfg.train_stride if split == "train" else cfg.eval_stride
     m = cfg.model
     return windows_from_tracks(
-        load_sequences(pixel_root, seqs), m.obs_len, m.pred_len, m.step_s, stride=stride
+        load_sequences(pixel_root, seqs),
+        m.obs_len,
+        m.pred_len,
+        m.step_s,
+        stride=stride,
+        neighbours=m.neighbours if neighbours is None else neighbours,
     )
 
 
@@ -221,7 +229,7 @@ def run_training(cfg: ExperimentConfig, shared_dir: Path, progress: bool = True,
     pva = pixel_split_windows(cfg, pixel_root, "val")
     log(f"pixel windows: train {len(ptr)}, val {len(pva)}")
     t0 = time.time()
-    val_set = WindowSet(pva.obs, pva.fut, _scale(pva, cfg), pva.height)
+    val_set = WindowSet(pva.obs, pva.fut, _scale(pva, cfg), pva.height, pva.neighbours)
     model = train_model(
         ptr.obs,
         ptr.fut,
@@ -231,9 +239,10 @@ def run_training(cfg: ExperimentConfig, shared_dir: Path, progress: bool = True,
         progress,
         desc="pixel",
         height=ptr.height,
+        neighbours=ptr.neighbours,
         val=val_set,
     )
-    pred, sig = predict_windows(model, pva.obs, _scale(pva, cfg), pva.height)
+    pred, sig = predict_windows(model, pva.obs, _scale(pva, cfg), pva.height, pva.neighbours)
     dataset = np.array([str(q).split("/")[0] for q in pva.sequence])
     s, per_dataset = calibrate_by_group(pred, sig, pva.fut, dataset)
     val = _val_metrics(pred, sig * s, pva.fut, pva.obs, pva.scale)

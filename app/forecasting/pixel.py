@@ -32,7 +32,8 @@ __all__ = [
     "windows_from_tracks",
 ]
 
-FPS = {"kitti": 10.0, "traf": 20.0, "pets2009": 7.0, "tud": 25.0}
+FPS = {"kitti": 10.0, "traf": 20.0, "pets2009": 7.0, "tud": 25.0, "ethucy": 2.5}
+PERSON_HEIGHT_CM = 170.0  # ETH/UCY as "pixel" tracks: centimetres, every box this tall
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class PixelWindows:
         scale: (n,) mean box height over the observed part, pixels.
         sequence: (n,) sequence each window came from.
         height: (n, obs_len) observed box heights, pixels, at the model step.
+        neighbours: (n, K, 2, 2) the K nearest other tracks of the same sequence at the last two
+            observed steps, pixels (NaN: nobody), or None when not asked for.
     """
 
     obs: np.ndarray
@@ -73,6 +76,7 @@ class PixelWindows:
     scale: np.ndarray
     sequence: np.ndarray
     height: np.ndarray
+    neighbours: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.obs)
@@ -148,9 +152,24 @@ def _load_tud(folder: Path) -> list[PixelTrack]:
     return _tracks_from_rows(f"tud/{folder.name}", rows, FPS["tud"], {})
 
 
+def _load_ethucy(path: Path) -> list[PixelTrack]:
+    data = np.loadtxt(path, ndmin=2)
+    frames = np.unique(data[:, 0])
+    rank = {f: i for i, f in enumerate(frames.tolist())}  # one annotated frame every 0.4 s
+    rows: dict[str, list] = defaultdict(list)
+    for f, pid, x, y in data[:, :4]:
+        rows[str(int(pid))].append((rank[f], 100 * x, 100 * y, PERSON_HEIGHT_CM))
+    return _tracks_from_rows(f"ethucy/{path.stem}", rows, FPS["ethucy"], {})
+
+
 def load_sequence(pixel_root: str | Path, sequence: str) -> list[PixelTrack]:
     """Tracks of one sequence named ``dataset/name`` (e.g. ``kitti/0003``, ``traf/TRAF11``,
-    ``pets2009/S1L1-1``, ``tud/TUD-Campus``) under ``pixel_root``."""
+    ``pets2009/S1L1-1``, ``tud/TUD-Campus``) under ``pixel_root``.
+
+    ``ethucy/NAME`` (e.g. ``ethucy/biwi_eth``) reads the ETH/UCY file ``NAME.txt`` beside
+    ``pixel_root`` as if it were pixel tracks: positions in centimetres and every box
+    ``PERSON_HEIGHT_CM`` tall, so that motion in box heights is metres / 1.7 (extra pedestrian
+    training data for the pixel model; not a pixel benchmark)."""
     root = Path(pixel_root)
     dataset, _, name = sequence.partition("/")
     paths = {
@@ -158,13 +177,15 @@ def load_sequence(pixel_root: str | Path, sequence: str) -> list[PixelTrack]:
         "traf": root / "traf" / f"{name}_gt.txt",
         "pets2009": root / "pets2009" / f"PETS2009-{name}.xml",
         "tud": root / "tud" / name,
+        "ethucy": next(iter(sorted((root.parent / "eth_ucy").glob(f"*/test/{name}.txt"))), root / name),
     }
     if dataset not in paths:
         raise ValueError(f"sequence must start with one of {sorted(paths)}, got {sequence!r}")
     path = paths[dataset]
     if not path.exists():
         raise ValueError(f"sequence {sequence!r}: {path} not found")
-    loader = {"kitti": _load_kitti, "traf": _load_traf, "pets2009": _load_pets, "tud": _load_tud}[dataset]
+    loaders = {"kitti": _load_kitti, "traf": _load_traf, "pets2009": _load_pets, "tud": _load_tud}
+    loader = loaders.get(dataset, _load_ethucy)
     return loader(path)
 
 
@@ -181,6 +202,7 @@ def windows_from_tracks(
     stride: int = 1,
     max_gap_s: float = 0.5,
     min_height: float = 10.0,
+    neighbours: int = 0,
 ) -> PixelWindows:
     """Cut fixed-step windows from tracks.
 
@@ -191,6 +213,9 @@ def windows_from_tracks(
 
     Args:
         obs_len: observed steps; pred_len: future steps; step_s: seconds per step.
+        neighbours: also gather the K nearest other tracks of the same sequence at each window's
+            last two observed steps (positions interpolated at those times from their own
+            gap-free pieces; nothing later than the last observed step is read).
 
     Returns:
         The windows (positions in pixels).
@@ -201,12 +226,16 @@ def windows_from_tracks(
         )
     seq_len = obs_len + pred_len
     obs, fut, scale, seqs, heights = [], [], [], [], []
-    for tr in tracks:
+    pieces: list[tuple[str, int, np.ndarray, np.ndarray]] = []  # sequence, track, t, xy
+    owner, last_t = [], []  # per window: index of its track, time of its last observed step
+    for n_track, tr in enumerate(tracks):
         ok = np.isfinite(tr.xy).all(1) & np.isfinite(tr.height)
         t, xy, hgt = tr.t[ok], tr.xy[ok], tr.height[ok]
         cuts = np.flatnonzero(np.diff(t) > max_gap_s) + 1
         for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(t)]):
             ts = t[a:b]
+            if len(ts) >= 2:
+                pieces.append((tr.sequence, n_track, ts, xy[a:b]))
             if len(ts) < 2 or ts[-1] - ts[0] < (seq_len - 1) * step_s - 1e-9:
                 continue
             grid = np.arange(ts[0], ts[-1] + 1e-9, step_s)
@@ -223,6 +252,8 @@ def windows_from_tracks(
             scale.append(sc[keep])
             heights.append(hw[keep])
             seqs.append(np.full(int(keep.sum()), tr.sequence, dtype=object))
+            owner.append(np.full(int(keep.sum()), n_track))
+            last_t.append(grid[starts[keep] + obs_len - 1])
     if not obs:
         return PixelWindows(
             np.zeros((0, obs_len, 2)),
@@ -230,11 +261,60 @@ def windows_from_tracks(
             np.zeros(0),
             np.zeros(0, object),
             np.zeros((0, obs_len)),
+            np.zeros((0, neighbours, 2, 2)) if neighbours else None,
+        )
+    sequence = np.concatenate(seqs)
+    all_obs = np.concatenate(obs)
+    nb = None
+    if neighbours:
+        nb = _nearest_others(
+            pieces,
+            sequence,
+            np.concatenate(owner),
+            np.concatenate(last_t),
+            all_obs[:, -1],
+            step_s,
+            neighbours,
         )
     return PixelWindows(
-        np.concatenate(obs),
+        all_obs,
         np.concatenate(fut),
         np.concatenate(scale),
-        np.concatenate(seqs),
+        sequence,
         np.concatenate(heights),
+        nb,
     )
+
+
+def _nearest_others(
+    pieces: list[tuple[str, int, np.ndarray, np.ndarray]],
+    sequence: np.ndarray,
+    owner: np.ndarray,
+    last_t: np.ndarray,
+    ego_last: np.ndarray,
+    step_s: float,
+    k: int,
+) -> np.ndarray:
+    """(n, k, 2, 2): for each window, the k other tracks nearest to it at its last observed step,
+    at that step and the one before (pixels, NaN-padded), from pieces that cover both times."""
+    out = np.full((len(owner), k, 2, 2), np.nan)
+    for seq in np.unique(sequence):
+        rows = np.flatnonzero(sequence == seq)
+        mine = [p for p in pieces if p[0] == seq]
+        if not mine or not len(rows):
+            continue
+        times = np.stack([last_t[rows] - step_s, last_t[rows]], 1)  # (m, 2)
+        cand = np.full((len(rows), len(mine), 2, 2), np.nan)
+        for j, (_, track, t, xy) in enumerate(mine):
+            ok = (times[:, 0] >= t[0] - 1e-6) & (times[:, 1] <= t[-1] + 1e-6) & (owner[rows] != track)
+            if ok.any():
+                q = times[ok]
+                cand[ok, j] = np.stack([np.interp(q, t, xy[:, 0]), np.interp(q, t, xy[:, 1])], -1)
+        ego = ego_last[rows]
+        dist = np.linalg.norm(cand[:, :, 1] - ego[:, None], axis=2)
+        dist = np.where(np.isfinite(dist), dist, np.inf)
+        order = np.argsort(dist, axis=1)[:, :k]
+        picked = np.take_along_axis(cand, order[:, :, None, None], axis=1)
+        picked[~np.isfinite(np.take_along_axis(dist, order, axis=1))] = np.nan
+        out[rows, : picked.shape[1]] = picked
+    return out

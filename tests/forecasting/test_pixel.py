@@ -76,3 +76,23 @@ def test_real_sequences_load_with_their_frame_rates(shared_dir, seq, fps):
 def test_unknown_dataset_is_refused(tmp_path):
     with pytest.raises(ValueError, match="sequence must start with one of"):
         load_sequence(tmp_path, "mot17/02")
+
+
+def test_windows_carry_the_nearest_other_tracks_at_their_last_observed_steps():
+    t = np.arange(0, 3.0, 0.1)
+    ego = PixelTrack("x/1", "a", t, np.stack([10 * t, 0 * t], 1), np.full(len(t), 50.0), "person")
+    near = PixelTrack("x/1", "b", t, np.stack([10 * t, 0 * t + 20], 1), np.full(len(t), 50.0), "person")
+    far = PixelTrack("x/1", "c", t, np.stack([0 * t, 0 * t + 500], 1), np.full(len(t), 50.0), "person")
+    late = PixelTrack(
+        "x/1", "d", t[15:], np.stack([10 * t[15:], 0 * t[15:] + 5], 1), np.full(15, 50.0), "person"
+    )
+    other_seq = PixelTrack("x/2", "e", t, np.stack([10 * t, 0 * t + 1], 1), np.full(len(t), 50.0), "person")
+    w = windows_from_tracks(
+        [ego, near, far, late, other_seq], obs_len=4, pred_len=6, step_s=0.2, neighbours=3
+    )
+    first = np.flatnonzero((w.sequence == "x/1") & (w.obs[:, -1, 1] == 0))[0]  # ego's first window
+    nb = w.neighbours[first]
+    last_t = 0.6  # obs at 0, 0.2, 0.4, 0.6 s
+    np.testing.assert_allclose(nb[0], [[10 * (last_t - 0.2), 20], [10 * last_t, 20]])  # nearest first
+    np.testing.assert_allclose(nb[1], [[0, 500], [0, 500]])
+    assert np.isnan(nb[2]).all()  # "late" starts at 1.5 s: not there yet; "e" is another sequence

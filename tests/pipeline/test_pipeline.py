@@ -42,7 +42,9 @@ def test_two_stream_pipelines_do_not_share_state(detector, pets_frames):
 
 
 @pytest.mark.slow
-def test_pipeline_on_pets_reaches_mot_floors_and_beats_ultralytics(detector, shipped_model, pets_dir, pets_video):
+def test_pipeline_on_pets_reaches_mot_floors_and_beats_ultralytics(
+    detector, shipped_model, pets_dir, pets_video
+):
     """Full sequence, live (no gap filling), against Ultralytics' ``model.track`` (BoT-SORT, its
     default) with the same model file and conf.
 

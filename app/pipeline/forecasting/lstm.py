@@ -197,8 +197,10 @@ class LSTMForecaster:
     trained horizon ``pred_len * step_s`` continue the last predicted step's velocity (linear
     extrapolation) with the uncertainty held at least at its horizon value; trust them less.
 
-    Models with ``neighbours > 0`` (the ETH/UCY benchmark models) are served without social
-    context here (they see nobody around); the shipped pixel model reads each track alone.
+    Models with ``neighbours > 0`` read the other tracks of the same call (one stream's tracks at one
+    frame): for each track, the ``neighbours`` nearest others whose last observation is at the same
+    moment (within half a step) and that have at least one step of past, at the last two model
+    steps, as in training.
 
     Short histories: the network masks the steps before a track's first observation. A history
     spanning less than one model step (fewer than two model points) is answered by
@@ -247,11 +249,27 @@ class LSTMForecaster:
             self._weights = (offsets.tobytes(), cached)
         return cached
 
+    def _others(self, histories: Sequence[History], pos: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """(B, K, 2, 2): each track's K nearest others (see the class docstring) at the last two
+        model steps, pixels, NaN where there are fewer than K."""
+        c, b = self.config, len(pos)
+        last_t = np.fromiter((h.t[-1] for h in histories), np.float64, b)
+        ok = (np.abs(last_t[:, None] - last_t[None, :]) <= c.step_s / 2) & valid[None, :, -2]
+        np.fill_diagonal(ok, False)
+        dist = np.where(ok, np.linalg.norm(pos[:, None, -1] - pos[None, :, -1], axis=2), np.inf)
+        order = np.argsort(dist, axis=1)[:, : c.neighbours]
+        out = np.full((b, c.neighbours, 2, 2), np.nan)
+        got = pos[order][:, :, -2:]  # (B, k, 2, 2), k = min(K, B)
+        got[~np.isfinite(np.take_along_axis(dist, order, axis=1))] = np.nan
+        out[:, : order.shape[1]] = got
+        return out
+
     def predict(self, histories: Sequence[History], offsets_s: np.ndarray) -> list[Forecast]:
         offsets = check_offsets(offsets_s)
         c = self.config
         pos, valid, height, span = resample_batch(histories, c.obs_len, c.step_s)
         use = span >= c.step_s - 1e-6
+        others = self._others(histories, pos, valid) if c.neighbours else None
         out: list[Forecast | None] = [None] * len(histories)
         for i in np.flatnonzero(~use).tolist():
             (f,) = self._fallback.predict([histories[i]], offsets)
@@ -263,10 +281,14 @@ class LSTMForecaster:
             else:
                 scale = np.full(len(pos), self.scale)
             x = torch.from_numpy(features(pos, valid, scale, height if c.box_features else None))
+            nb = nb_mask = None
+            if others is not None:
+                f_nb, m_nb = neighbour_features(pos[:, -2:], others[use], scale)
+                nb, nb_mask = torch.from_numpy(f_nb), torch.from_numpy(m_nb)
             if self.threads is not None and torch.get_num_threads() != self.threads:
                 torch.set_num_threads(self.threads)
             with torch.inference_mode():
-                mu, log_sigma = self.model(x)
+                mu, log_sigma = self.model(x, nb, nb_mask)
             w = self._offset_weights(offsets)  # (h, pred_len)
             mu_np = mu.numpy().astype(np.float64) * scale[:, None, None]
             sig_np = np.exp(log_sigma.numpy().astype(np.float64)) * (scale * self.sigma_scale)[:, None, None]

@@ -202,6 +202,27 @@ def test_social_model_reads_neighbours_and_runs_alone():
     assert not torch.allclose(alone, crowd)
 
 
+def test_social_forecaster_reads_only_tracks_seen_at_the_same_moment():
+    torch.manual_seed(0)
+    model = TrajectoryLSTM(LSTMConfig(obs_len=4, pred_len=5, step_s=0.2, hidden=16, neighbours=2))
+    with torch.no_grad():
+        for p in model.social.parameters():
+            p.add_(torch.randn_like(p))  # make the pooled neighbours matter
+    fc = LSTMForecaster(model)
+    ego = _history(25, seconds=2.0, tid=1)
+    near = _history(25, seconds=2.0, v=(-30.0, 0.0), tid=2)
+    offsets = np.array([0.5, 1.0])
+    alone = fc.predict([ego], offsets)[0]
+    with_near = fc.predict([ego, near], offsets)[0]
+    assert not np.allclose(alone.xy, with_near.xy)
+    # Last seen one second earlier (a lost track): not a neighbour at this moment.
+    stale = History(2, near.t[:-25], near.xyxy[:-25])
+    np.testing.assert_allclose(fc.predict([ego, stale], offsets)[0].xy, alone.xy)
+    # Batched answers equal one call per group of tracks seen together.
+    both = fc.predict([ego, near, History(3, stale.t, stale.xyxy)], offsets)
+    np.testing.assert_allclose(both[0].xy, with_near.xy, rtol=1e-5)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [({"base_k": 0}, "base_k"), ({"base_k": 8}, "base_k"), ({"neighbours": -1}, "neighbours")],
