@@ -32,8 +32,7 @@ __all__ = [
     "windows_from_tracks",
 ]
 
-FPS = {"kitti": 10.0, "traf": 20.0, "pets2009": 7.0, "tud": 25.0, "ethucy": 2.5}
-PERSON_HEIGHT_CM = 170.0  # ETH/UCY as "pixel" tracks: centimetres, every box this tall
+FPS = {"kitti": 10.0, "traf": 20.0, "pets2009": 7.0, "tud": 25.0}
 
 
 @dataclass(frozen=True)
@@ -152,24 +151,9 @@ def _load_tud(folder: Path) -> list[PixelTrack]:
     return _tracks_from_rows(f"tud/{folder.name}", rows, FPS["tud"], {})
 
 
-def _load_ethucy(path: Path) -> list[PixelTrack]:
-    data = np.loadtxt(path, ndmin=2)
-    frames = np.unique(data[:, 0])
-    rank = {f: i for i, f in enumerate(frames.tolist())}  # one annotated frame every 0.4 s
-    rows: dict[str, list] = defaultdict(list)
-    for f, pid, x, y in data[:, :4]:
-        rows[str(int(pid))].append((rank[f], 100 * x, 100 * y, PERSON_HEIGHT_CM))
-    return _tracks_from_rows(f"ethucy/{path.stem}", rows, FPS["ethucy"], {})
-
-
 def load_sequence(pixel_root: str | Path, sequence: str) -> list[PixelTrack]:
     """Tracks of one sequence named ``dataset/name`` (e.g. ``kitti/0003``, ``traf/TRAF11``,
-    ``pets2009/S1L1-1``, ``tud/TUD-Campus``) under ``pixel_root``.
-
-    ``ethucy/NAME`` (e.g. ``ethucy/biwi_eth``) reads the ETH/UCY file ``NAME.txt`` beside
-    ``pixel_root`` as if it were pixel tracks: positions in centimetres and every box
-    ``PERSON_HEIGHT_CM`` tall, so that motion in box heights is metres / 1.7 (extra pedestrian
-    training data for the pixel model; not a pixel benchmark)."""
+    ``pets2009/S1L1-1``, ``tud/TUD-Campus``) under ``pixel_root``."""
     root = Path(pixel_root)
     dataset, _, name = sequence.partition("/")
     paths = {
@@ -177,15 +161,13 @@ def load_sequence(pixel_root: str | Path, sequence: str) -> list[PixelTrack]:
         "traf": root / "traf" / f"{name}_gt.txt",
         "pets2009": root / "pets2009" / f"PETS2009-{name}.xml",
         "tud": root / "tud" / name,
-        "ethucy": next(iter(sorted((root.parent / "eth_ucy").glob(f"*/test/{name}.txt"))), root / name),
     }
     if dataset not in paths:
         raise ValueError(f"sequence must start with one of {sorted(paths)}, got {sequence!r}")
     path = paths[dataset]
     if not path.exists():
         raise ValueError(f"sequence {sequence!r}: {path} not found")
-    loaders = {"kitti": _load_kitti, "traf": _load_traf, "pets2009": _load_pets, "tud": _load_tud}
-    loader = loaders.get(dataset, _load_ethucy)
+    loader = {"kitti": _load_kitti, "traf": _load_traf, "pets2009": _load_pets, "tud": _load_tud}[dataset]
     return loader(path)
 
 

@@ -58,6 +58,8 @@ class LSTMConfig:
             ``base_k`` displacements (1 <= base_k < obs_len).
         box_features: also read log(box height / last box height) per step (pixel tracks).
         neighbours: other agents read at the last observed step (0: the track alone).
+        head_hidden: width of the output MLP's hidden layer (0: ``hidden``). It runs once per
+            track, not per step, so widening it costs little latency.
     """
 
     obs_len: int = 8
@@ -68,6 +70,7 @@ class LSTMConfig:
     base_k: int = 1
     box_features: bool = False
     neighbours: int = 0
+    head_hidden: int = 0
 
     @property
     def n_inputs(self) -> int:
@@ -85,6 +88,8 @@ class LSTMConfig:
             raise ValueError(f"base_k must be in [1, obs_len - 1], got {self.base_k}")
         if self.neighbours < 0:
             raise ValueError(f"neighbours must be >= 0, got {self.neighbours}")
+        if self.head_hidden < 0:
+            raise ValueError(f"head_hidden must be >= 0, got {self.head_hidden}")
 
 
 NEIGHBOUR_FEATURES = 7  # relative position (2), distance, velocity (2), relative velocity (2)
@@ -110,7 +115,8 @@ class TrajectoryLSTM(nn.Module):
         if config.neighbours:
             self.social = nn.Sequential(nn.Linear(NEIGHBOUR_FEATURES, h), nn.ReLU(), nn.Linear(h, h))
             head_in += h
-        self.head = nn.Sequential(nn.Linear(head_in, h), nn.ReLU(), nn.Linear(h, config.pred_len * 4))
+        hh = config.head_hidden or h
+        self.head = nn.Sequential(nn.Linear(head_in, hh), nn.ReLU(), nn.Linear(hh, config.pred_len * 4))
 
     def forward(
         self, x: torch.Tensor, nb: torch.Tensor | None = None, nb_mask: torch.Tensor | None = None
