@@ -136,6 +136,29 @@ class Forecast:
         _check_array("xy", self.xy, (h, 2))
         _check_array("sigma", self.sigma, (h, 2))
 
+    @classmethod
+    def batch(
+        cls, track_ids: list[int], offsets_s: np.ndarray, xy: np.ndarray, sigma: np.ndarray, method: str
+    ) -> list[Forecast]:
+        """One Forecast per track from batched arrays, validated once for the whole batch.
+
+        Args:
+            track_ids: B ids; offsets_s: (h,) seconds; xy, sigma: (B, h, 2) pixels; method: as above.
+
+        Returns:
+            B forecasts (their arrays are views of ``xy`` and ``sigma``).
+        """
+        _check_array("offsets_s", offsets_s, (None,))
+        shape = (len(track_ids), len(offsets_s), 2)
+        _check_array("xy", xy, shape)
+        _check_array("sigma", sigma, shape)
+        out = []
+        for tid, x, s in zip(track_ids, xy, sigma):
+            f = object.__new__(cls)  # checked above as a batch: skip the per-object __post_init__
+            f.__dict__.update(track_id=tid, offsets_s=offsets_s, xy=x, sigma=s, method=method)
+            out.append(f)
+        return out
+
 
 @dataclass(frozen=True)
 class Track:

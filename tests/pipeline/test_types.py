@@ -37,3 +37,18 @@ def test_box_converters():
     b = np.array([[10.0, 20.0, 30.0, 60.0]])
     assert xyxy_to_center(b).tolist() == [[20.0, 40.0]]
     assert xyxy_to_tlwh(b).tolist() == [[10.0, 20.0, 20.0, 40.0]]
+
+
+def test_forecast_batch_equals_one_by_one_and_checks_shapes_once():
+    offsets = np.array([0.5, 1.0, 1.5])
+    xy, sigma = np.random.default_rng(0).random((2, 4, 3, 2))
+    batch = Forecast.batch([1, 2, 3, 4], offsets, xy, sigma, "lstm")
+    single = [Forecast(i + 1, offsets, xy[i], sigma[i], "lstm") for i in range(4)]
+    for a, b in zip(batch, single):
+        assert a.track_id == b.track_id and a.method == b.method
+        np.testing.assert_array_equal(a.xy, b.xy)
+        np.testing.assert_array_equal(a.sigma, b.sigma)
+    with pytest.raises(ValueError, match="xy must have shape"):
+        Forecast.batch([1, 2, 3], offsets, xy, sigma, "lstm")  # 3 ids, 4 rows
+    with pytest.raises(ValueError, match="sigma must have shape"):
+        Forecast.batch([1, 2, 3, 4], offsets, xy, sigma[:, :2], "lstm")

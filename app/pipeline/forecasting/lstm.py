@@ -304,8 +304,10 @@ class LSTMForecaster:
             if beyond.any():
                 sig[:, beyond] = np.maximum(sig[:, beyond], sig_np[:, -1:, :])
             sig = np.maximum(sig, 1e-6)
-            for i, xy_i, sig_i in zip(np.flatnonzero(use).tolist(), xy, sig):
-                out[i] = Forecast(histories[i].track_id, offsets, xy_i, sig_i, self.name)
+            rows = np.flatnonzero(use).tolist()
+            batch = Forecast.batch([histories[i].track_id for i in rows], offsets, xy, sig, self.name)
+            for i, f in zip(rows, batch):
+                out[i] = f
         return [f for f in out if f is not None]
 
 
