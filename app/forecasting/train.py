@@ -38,6 +38,8 @@ class TrainConfig:
         augment: random mirroring of every window, and rotation if ``rotate``.
         rotate: random rotation when augmenting (right for ground-plane metres, where motion has no
             preferred direction; image motion has one: gravity and perspective point down).
+        speed_jitter: when augmenting, scale each window's motion (past and future alike) by
+            exp(u), u uniform in [-speed_jitter, speed_jitter] (0: off).
         eval_every: epochs between validation passes (when validation windows are given); the
             weights with the lowest validation ADE are kept.
         patience: stop after this many epochs without a better validation ADE (0: never stop early).
@@ -53,6 +55,7 @@ class TrainConfig:
     truncate_prob: float = 0.2
     augment: bool = True
     rotate: bool = True
+    speed_jitter: float = 0.0
     eval_every: int = 2
     patience: int = 0
     seed: int = 0
@@ -104,6 +107,7 @@ def _batch_inputs(
     height: np.ndarray | None = None,
     neighbours: np.ndarray | None = None,
     config: LSTMConfig | None = None,
+    speed_jitter: float = 0.0,
 ) -> tuple[Inputs, torch.Tensor]:
     """Network inputs ``(x, nb, nb_mask)`` and normalised targets for a batch of windows.
 
@@ -130,6 +134,11 @@ def _batch_inputs(
         rel_fut = np.einsum("bij,btj->bti", rot, rel_fut)
         if rel_nb is not None:
             rel_nb = np.einsum("bij,bktj->bkti", rot, rel_nb)
+        if speed_jitter > 0:
+            f = np.exp(rng.uniform(-speed_jitter, speed_jitter, len(obs)))
+            rel_obs, rel_fut = rel_obs * f[:, None, None], rel_fut * f[:, None, None]
+            if rel_nb is not None:
+                rel_nb = rel_nb * f[:, None, None, None]
     if rng is not None and truncate_prob > 0:  # hide the oldest steps of some windows
         cut = rng.integers(0, obs.shape[1] - 1, len(obs))
         cut[rng.random(len(obs)) >= truncate_prob] = 0
@@ -251,6 +260,7 @@ def train_model(
                 b.height,
                 b.neighbours,
                 model_config,
+                config.speed_jitter,
             )
             mu, ls = model(*inputs)
             loss = _loss(mu, ls, y, config.ade_weight)
