@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.pipeline.forecasting.lstm import nearest
+
 __all__ = ["MAX_NEIGHBOURS", "SCENES", "STEP_S", "Windows", "load_scene_split", "windows_from_file"]
 
 SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
@@ -63,19 +65,14 @@ class Windows:
 def _neighbours(ego_last: np.ndarray, last: np.ndarray, prev: dict[float, np.ndarray]) -> np.ndarray:
     """(k, MAX_NEIGHBOURS, 2, 2) context for k egos; ``last`` rows are ``ped_id x y`` at the last
     observed frame, ``prev`` maps ped_id to its position one frame earlier."""
-    out = np.full((len(ego_last), MAX_NEIGHBOURS, 2, 2), np.nan)
     if len(last) == 0:
-        return out
+        return np.full((len(ego_last), MAX_NEIGHBOURS, 2, 2), np.nan)
     pos = last[:, 1:3]
     before = np.array([prev.get(pid, p) for pid, p in zip(last[:, 0], pos)])  # absent: standing
     dist = np.linalg.norm(pos[None, :, :] - ego_last[:, None, :], axis=-1)  # (k, m)
     dist[dist < 1e-9] = np.inf  # the ego itself
-    order = np.argsort(dist, axis=1)[:, :MAX_NEIGHBOURS]
-    for i, row in enumerate(order):
-        row = row[np.isfinite(dist[i, row])]
-        out[i, : len(row), 0] = before[row]
-        out[i, : len(row), 1] = pos[row]
-    return out
+    both = np.stack([before, pos], axis=1)  # (m, 2, 2)
+    return nearest(np.broadcast_to(both, (len(ego_last), *both.shape)), dist, MAX_NEIGHBOURS)
 
 
 def windows_from_file(

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.pipeline.forecasting.lstm import nearest
+
 __all__ = [
     "FPS",
     "PixelTrack",
@@ -292,11 +294,6 @@ def _nearest_others(
             if ok.any():
                 q = times[ok]
                 cand[ok, j] = np.stack([np.interp(q, t, xy[:, 0]), np.interp(q, t, xy[:, 1])], -1)
-        ego = ego_last[rows]
-        dist = np.linalg.norm(cand[:, :, 1] - ego[:, None], axis=2)
-        dist = np.where(np.isfinite(dist), dist, np.inf)
-        order = np.argsort(dist, axis=1)[:, :k]
-        picked = np.take_along_axis(cand, order[:, :, None, None], axis=1)
-        picked[~np.isfinite(np.take_along_axis(dist, order, axis=1))] = np.nan
-        out[rows, : picked.shape[1]] = picked
+        dist = np.linalg.norm(cand[:, :, 1] - ego_last[rows][:, None], axis=2)
+        out[rows] = nearest(cand, np.where(np.isfinite(dist), dist, np.inf), k)
     return out

@@ -39,6 +39,7 @@ __all__ = [
     "features",
     "neighbour_features",
     "load_forecaster",
+    "nearest",
     "resample_history",
     "save_checkpoint",
 ]
@@ -190,6 +191,24 @@ def neighbour_features(
     return f.astype(np.float32), mask
 
 
+def nearest(candidates: np.ndarray, dist: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` nearest candidates of every row, nearest first, NaN-padded.
+
+    Args:
+        candidates: (n, m, 2, 2) each row's m candidate agents at the last two steps (a broadcast
+            view is fine); dist: (n, m) their distances (inf: not a candidate); k: how many to keep.
+
+    Returns:
+        (n, k, 2, 2) positions, NaN where a row has fewer than k candidates.
+    """
+    out = np.full((len(dist), k, 2, 2), np.nan)
+    order = np.argsort(dist, axis=1)[:, :k]
+    got = np.take_along_axis(candidates, order[:, :, None, None], axis=1)
+    got[~np.isfinite(np.take_along_axis(dist, order, axis=1))] = np.nan
+    out[:, : order.shape[1]] = got
+    return out
+
+
 NORMALISATIONS = ("box_height", "constant")
 
 
@@ -263,12 +282,7 @@ class LSTMForecaster:
         ok = (np.abs(last_t[:, None] - last_t[None, :]) <= c.step_s / 2) & valid[None, :, -2]
         np.fill_diagonal(ok, False)
         dist = np.where(ok, np.linalg.norm(pos[:, None, -1] - pos[None, :, -1], axis=2), np.inf)
-        order = np.argsort(dist, axis=1)[:, : c.neighbours]
-        out = np.full((b, c.neighbours, 2, 2), np.nan)
-        got = pos[order][:, :, -2:]  # (B, k, 2, 2), k = min(K, B)
-        got[~np.isfinite(np.take_along_axis(dist, order, axis=1))] = np.nan
-        out[:, : order.shape[1]] = got
-        return out
+        return nearest(np.broadcast_to(pos[None, :, -2:], (b, b, 2, 2)), dist, c.neighbours)
 
     def predict(self, histories: Sequence[History], offsets_s: np.ndarray) -> list[Forecast]:
         offsets = check_offsets(offsets_s)
