@@ -268,10 +268,11 @@ class LSTMForecaster:
     def _offset_weights(self, offsets: np.ndarray) -> np.ndarray:
         """:func:`offsets_matrix` for these offsets, cached: a stream asks the same ones every frame."""
         key, cached = self._weights  # one read: streams on other threads may replace it
-        if key != offsets.tobytes():
+        wanted = offsets.tobytes()
+        if key != wanted:
             c = self.config
             cached = offsets_matrix(c.step_s, c.pred_len, offsets)
-            self._weights = (offsets.tobytes(), cached)
+            self._weights = (wanted, cached)
         return cached
 
     def _others(self, histories: Sequence[History], pos: np.ndarray, valid: np.ndarray) -> np.ndarray:
